@@ -1,0 +1,247 @@
+"""The ``inburgering`` command.
+
+    inburgering serve [--host H] [--port P] [--database URL] [--no-demo]
+    inburgering import FILE [--database URL]
+    inburgering sweep [--until DATE] [--database URL]
+    inburgering journal verify [--database URL]
+    inburgering token --role ROLE [--agency A] --user U
+    inburgering scenario run FILE_OR_DIR... [--out F] [--database URL]
+
+The database defaults to ``INBURGERING_DATABASE_URL`` or the embedded SQLite file
+``var/inburgering.db``. Exit codes: 0 success, 1 a check failed (scenario mismatch,
+journal broken), 2 bad input (nothing was changed).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from engine.clock import ManualClock, SystemClock, brussels_instant
+from engine.errors import EngineError, InvalidInput
+from engine.settings import Settings
+
+app = typer.Typer(help="Workflow and rules engine for the Flemish civic-integration trajectory.",
+                  no_args_is_help=True, add_completion=False)
+journal_app = typer.Typer(help="The hash-chained journal.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Conformance scenarios (shared/scenarios/README.md).", no_args_is_help=True)
+app.add_typer(journal_app, name="journal")
+app.add_typer(scenario_app, name="scenario")
+err = Console(stderr=True)
+DEMO_FILE = Path(__file__).parent / "demo" / "newcomers.jsonl"
+
+DatabaseOption = typer.Option(None, "--database", help="Database URL (default: INBURGERING_DATABASE_URL "
+                                                      "or sqlite:///var/inburgering.db).")
+
+
+def _engine(database: Optional[str], clock=None):
+    from engine.service import bootstrap
+
+    settings = Settings.from_env(database_url=database)
+    return bootstrap(settings, clock or SystemClock()), settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def read_newcomer_lines(path: Path) -> list[dict]:
+    """Parse and validate every line of a register extract first; raise naming line and path."""
+    from engine.commands import validate_newcomer
+    from rules import geography
+
+    if not path.exists():
+        raise InvalidInput(str(path), "no such file")
+    newcomers, problems = [], []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            newcomer = json.loads(line)
+            validate_newcomer(newcomer)
+            geography.locate(newcomer["nis_code"])
+            newcomers.append(newcomer)
+        except json.JSONDecodeError as error:
+            problems.append(f"line {number}: not valid JSON ({error.msg})")
+        except InvalidInput as error:
+            problems.append(f"line {number}: {error.message}")
+        except ValueError as error:
+            problems.append(f"line {number}: $.nis_code: {error}")
+    ids = [n["id"] for n in newcomers]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"duplicate newcomer ids in the file: {', '.join(duplicates)}")
+    if problems:
+        raise InvalidInput(str(path), "; ".join(problems))
+    return newcomers
+
+
+@app.command("import")
+def import_(file: Path = typer.Argument(..., help="JSON lines, one newcomer object per line."),
+            database: Optional[str] = DatabaseOption) -> None:
+    """Import a register extract: each newcomer → target-group rules → a trajectory instance.
+
+    Every line is validated first; if any line is bad, nothing is imported.
+    """
+    try:
+        newcomers = read_newcomer_lines(file)
+    except InvalidInput as error:
+        _fail(f"{error.path}: {error.detail}")
+    engine, _ = _engine(database)
+    counts: dict[str, int] = {}
+    with _progress() as progress:
+        task = progress.add_task("importing", total=len(newcomers))
+        for newcomer in newcomers:
+            try:
+                result = engine.import_newcomer(newcomer)
+                counts[result["target_group"]] = counts.get(result["target_group"], 0) + 1
+            except EngineError as error:
+                err.print(f"{newcomer['id']}: {error.message}", highlight=False)
+                counts["refused"] = counts.get("refused", 0) + 1
+            progress.advance(task)
+    typer.echo(json.dumps(counts, sort_keys=True))
+
+
+@app.command()
+def sweep(until: Optional[str] = typer.Option(None, help="Run the daily 02:00 sweep day by day up to this "
+                                                          "date (YYYY-MM-DD) on a simulated clock."),
+          database: Optional[str] = DatabaseOption) -> None:
+    """Fire every due deadline timer now, or day by day up to --until."""
+    from timers import sweep as sweeping
+
+    if until is None:
+        engine, _ = _engine(database)
+        report = sweeping.sweep(engine)
+        typer.echo(json.dumps(report.__dict__))
+        raise typer.Exit(1 if report.errors else 0)
+    try:
+        last = date.fromisoformat(until)
+    except ValueError:
+        _fail(f"--until: {until!r} is not a calendar date (YYYY-MM-DD)")
+    clock = ManualClock(brussels_instant(last))
+    engine, _ = _engine(database, clock)
+    first = sweeping.earliest_due_day(engine)
+    if first is None or first > last:
+        typer.echo(json.dumps({"days": 0, "timers": 0}))
+        return
+    totals = {"days": 0, "timers": 0, "dossiers": 0, "errors": 0}
+    with _progress() as progress:
+        task = progress.add_task("sweeping", total=(last - first).days + 1)
+
+        def on_day(day, report):
+            totals["days"] += 1
+            totals["timers"] += report.timers
+            totals["dossiers"] += report.dossiers
+            totals["errors"] += len(report.errors)
+            progress.update(task, advance=1, description=f"sweep {day}")
+
+        sweeping.sweep_days(engine, clock, first, last, on_day)
+    typer.echo(json.dumps(totals))
+    raise typer.Exit(1 if totals["errors"] else 0)
+
+
+@journal_app.command("verify")
+def journal_verify(database: Optional[str] = DatabaseOption) -> None:
+    """Check every dossier's hash chain; exit 1 naming the first edited, inserted or deleted entry."""
+    from engine import journal
+
+    engine, _ = _engine(database)
+    checked = 0
+    with engine.session() as session:
+        for dossier_id, problem in journal.verify_all(session):
+            checked += 1
+            if problem is not None:
+                _fail(f"journal broken: {problem}", 1)
+    typer.echo(f"journal intact: {checked} dossiers verified")
+
+
+@app.command()
+def token(role: str = typer.Option(..., help="caseworker | enforcement_officer | auditor | admin"),
+          user: str = typer.Option(..., help="User id written into the token and the journal."),
+          agency: Optional[str] = typer.Option(None, help="atlas | amal | agii (required for caseworker)."),
+          ) -> None:
+    """Issue a development bearer token (signed with INBURGERING_JWT_SECRET)."""
+    from api.auth import ROLES, issue_token
+
+    if role not in ROLES:
+        _fail(f"--role: {role!r} is not one of {', '.join(ROLES)}")
+    if role == "caseworker" and agency not in ("atlas", "amal", "agii"):
+        _fail("--agency: a caseworker token needs --agency atlas, amal or agii")
+    settings = Settings.from_env()
+    typer.echo(issue_token(settings, role=role, user=user, agency=agency, now=SystemClock().now()))
+
+
+@scenario_app.command("run")
+def scenario_run(paths: List[str] = typer.Argument(..., help="Scenario files or folders of *.json."),
+                 out: Optional[Path] = typer.Option(None, "--out", help="Write the outcomes here (JSON list)."),
+                 database: Optional[str] = typer.Option(None, "--database", help="Run all scenarios into this "
+                                                         "one store instead of a fresh one each.")) -> None:
+    """Run scenarios through the real import, API and sweep; exit 1 on any mismatch with `expect`."""
+    from api.scenarios import ScenarioError, load_scenarios, run_scenarios
+
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as error:
+        _fail(str(error))
+
+    def report(scenario, outcome, diffs):
+        if diffs:
+            err.print(f"[red]FAIL[/red] {scenario.name} ({scenario.source})", highlight=False)
+            for line in diffs:
+                err.print(f"    {line}", highlight=False)
+        else:
+            err.print(f"[green]ok[/green]   {scenario.name}", highlight=False)
+
+    outcomes, failures = run_scenarios(scenarios, database_url=database, on_result=report)
+    text = json.dumps(outcomes, indent=2)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+    err.print(f"{len(scenarios) - failures} passed, {failures} failed", highlight=False)
+    raise typer.Exit(1 if failures else 0)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="Port."),
+          database: Optional[str] = DatabaseOption,
+          demo: bool = typer.Option(True, "--demo/--no-demo", help="Import the demo newcomers into an empty store."),
+          scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
+                                         help="Run the daily 02:00 sweep in this process.")) -> None:
+    """Start the API (OpenAPI docs at /docs) with the daily sweep."""
+    import uvicorn
+
+    from api.app import create_app
+    from timers.scheduler import start_scheduler
+
+    engine, settings = _engine(database)
+    if demo and not engine.dossier_ids():
+        for newcomer in read_newcomer_lines(DEMO_FILE):
+            engine.import_newcomer(newcomer)
+        err.print(f"demo data: imported {DEMO_FILE.name}", highlight=False)
+    if scheduler:
+        start_scheduler(engine)
+    err.print(f"inburgering on http://{host}:{port}  (docs: /docs, database: {settings.database_url})",
+              highlight=False)
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False, disable=not sys.stderr.isatty())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""The scenario runner: the conformance format of ``shared/scenarios/README.md``.
+
+Each scenario runs through the real doors: the newcomer through the register
+import (``POST /newcomers``), every event through the HTTP API (in-process client,
+a token of the right role), and time advanced only by the real sweep at 02:00 of
+each day; events happen at 09:00 on their date, in file order.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from jsonschema import Draft202012Validator
+from sqlmodel import func, select
+
+from engine.clock import ManualClock, brussels_instant, business_date
+from engine.models import DueTimer
+from engine.service import Engine, bootstrap
+from engine.settings import Settings
+from timers.sweep import SWEEP_TIME, sweep
+
+SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "engine" / "schemas" / "scenario.json").read_text())
+EVENT_TIME = time(9, 0)
+ENFORCEMENT_EVENTS = {"enforcement_decision"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that does not validate; names the file and the JSON path."""
+
+
+@dataclass
+class Scenario:
+    source: str
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+
+def _json_path(parts: Iterable) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def load_scenarios(paths: list[str]) -> list[Scenario]:
+    """Read and validate every file first; any error stops everything before anything runs."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.json")))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ScenarioError(f"{raw}: no such file or directory")
+    if not files:
+        raise ScenarioError("no scenario files found")
+    validator = Draft202012Validator(SCHEMA)
+    scenarios = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ScenarioError(f"{path}: not valid JSON: line {err.lineno}: {err.msg}") from None
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ScenarioError(f"{path}: {_json_path(errors[0].absolute_path)}: {errors[0].message}")
+        _check_dates(path, data)
+        scenarios.append(Scenario(str(path), data))
+    return scenarios
+
+
+def _check_dates(path: Path, data: dict) -> None:
+    def parse(value: str, where: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ScenarioError(f"{path}: {where}: {value} is not a calendar date") from None
+
+    start = parse(data["newcomer"]["obligation_start"], "$.newcomer.obligation_start")
+    parse(data["newcomer"]["birth_date"], "$.newcomer.birth_date")
+    until = parse(data["until"], "$.until")
+    if until < start:
+        raise ScenarioError(f"{path}: $.until: {until} is before the obligation start {start}")
+    previous = start
+    for index, event in enumerate(data["events"]):
+        on = parse(event["on"], f"$.events[{index}].on")
+        for key in ("from", "to"):
+            if key in event:
+                parse(event[key], f"$.events[{index}].{key}")
+        if on < previous:
+            raise ScenarioError(f"{path}: $.events[{index}].on: {on} is before the previous event "
+                                f"or the obligation start ({previous}); events must be in date order")
+        if on > until:
+            raise ScenarioError(f"{path}: $.events[{index}].on: {on} is after until ({until})")
+        previous = on
+
+
+class ScenarioRun:
+    """One scenario through one engine and its API."""
+
+    def __init__(self, engine: Engine, clock: ManualClock, settings: Settings):
+        from fastapi.testclient import TestClient
+
+        from api.app import create_app
+        from api.auth import issue_token
+
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.client = TestClient(create_app(engine, settings), raise_server_exceptions=True)
+        self._issue = issue_token
+
+    def _token(self, role: str, agency: Optional[str] = None) -> dict:
+        token = self._issue(self.settings, role=role, user=f"scenario-{role}", agency=agency,
+                            now=self.clock.now())
+        return {"Authorization": f"Bearer {token}"}
+
+    def _sweep_through(self, day: date) -> None:
+        """Run the 02:00 sweep of every day up to ``day`` on which a timer is due."""
+        while True:
+            with self.engine.session() as session:
+                first = session.exec(select(func.min(DueTimer.due_at))).one()
+            if first is None:
+                return
+            due_day = business_date(datetime.fromtimestamp(first).astimezone())
+            sweep_at = brussels_instant(due_day, SWEEP_TIME)
+            if sweep_at.timestamp() < first:
+                due_day += timedelta(days=1)
+                sweep_at = brussels_instant(due_day, SWEEP_TIME)
+            if due_day > day:
+                return
+            self.clock.set(sweep_at)
+            report = sweep(self.engine, sweep_at)
+            if report.errors:
+                raise RuntimeError(f"sweep of {due_day} failed: {report.errors}")
+
+    def run(self, data: dict) -> dict:
+        newcomer = data["newcomer"]
+        dossier_id = newcomer["id"]
+        start = date.fromisoformat(newcomer["obligation_start"])
+        until = date.fromisoformat(data["until"])
+        self.clock.set(brussels_instant(start, time(0, 0)))
+        response = self.client.post("/newcomers", json=newcomer, headers=self._token("admin"))
+        if response.status_code != 201:
+            raise ScenarioError(f"register import refused the newcomer: {response.status_code} {response.text}")
+        refused = []
+        for index, event in enumerate(data["events"]):
+            on = date.fromisoformat(event["on"])
+            self._sweep_through(on)
+            self.clock.set(brussels_instant(on, EVENT_TIME))
+            body = {k: v for k, v in event.items() if k not in ("on", "type")}
+            response = self.client.post(f"/dossiers/{dossier_id}/events/{event['type']}", json=body,
+                                        headers=self._headers_for(event["type"], dossier_id))
+            if response.status_code >= 400:
+                refused.append({"index": index, "on": event["on"], "type": event["type"],
+                                "status": response.status_code, "message": _message(response)})
+        self._sweep_through(until)
+        self.clock.set(brussels_instant(until, EVENT_TIME))
+        response = self.client.get(f"/dossiers/{dossier_id}", headers=self._token("auditor"))
+        response.raise_for_status()
+        view = response.json()
+        outcome = {"name": data["name"], **{k: view[k] for k in (
+            "target_group", "reasons", "agency", "region", "infractions", "attest_on", "b1_check", "fees_eur")}}
+        if refused:
+            outcome["refused_events"] = refused
+        return outcome
+
+    def _headers_for(self, event_type: str, dossier_id: str) -> dict:
+        if event_type in ENFORCEMENT_EVENTS:
+            return self._token("enforcement_officer")
+        agency = self.engine.dossier_state(dossier_id).agency
+        return self._token("caseworker", agency) if agency else self._token("admin")
+
+
+def _message(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    return body.get("message") or body.get("detail") or json.dumps(body)
+
+
+def compare(expect: dict, outcome: dict) -> list[str]:
+    """Differences between an ``expect`` object and an outcome, one line per field."""
+    diffs = []
+    for key, wanted in expect.items():
+        got = outcome.get(key)
+        if got != wanted:
+            diffs.append(f"{key}: expected {json.dumps(wanted)}, got {json.dumps(got)}")
+    return diffs
+
+
+def run_scenarios(scenarios: list[Scenario], *, database_url: Optional[str] = None,
+                  on_result: Callable[[Scenario, dict, list], None] | None = None,
+                  settings: Optional[Settings] = None) -> tuple[list[dict], int]:
+    """Run each scenario (fresh store each, or all into ``database_url``); returns outcomes and failures."""
+    outcomes, failures = [], 0
+    shared_engine = None
+    base = settings or Settings(jwt_secret="scenario-runner", demo_data=False)
+    with tempfile.TemporaryDirectory(prefix="inburgering-scenarios-") as tmp:
+        for number, scenario in enumerate(scenarios):
+            start = date.fromisoformat(scenario.data["newcomer"]["obligation_start"])
+            clock = ManualClock(brussels_instant(start))
+            if database_url:
+                url = database_url
+            else:
+                url = f"sqlite:///{tmp}/scenario-{number}.db"
+            run_settings = Settings(database_url=url, jwt_secret=base.jwt_secret, demo_data=False)
+            if database_url and shared_engine is not None:
+                engine = shared_engine
+                engine.clock = clock
+            else:
+                engine = bootstrap(run_settings, clock)
+                shared_engine = engine if database_url else None
+            outcome = ScenarioRun(engine, clock, run_settings).run(scenario.data)
+            diffs = compare(scenario.data.get("expect", {}), outcome)
+            failures += bool(diffs)
+            outcomes.append(outcome)
+            if on_result:
+                on_result(scenario, outcome, diffs)
+            if not database_url:
+                engine.db.dispose()
+    return outcomes, failures

@@ -1,0 +1,147 @@
+"""Commands: the caseworker and officer events, their JSON Schemas, and input validation.
+
+One schema per event of the conformance format (scenarios README, "Events"). The API
+publishes the same schemas in its OpenAPI document and validates request bodies
+with them; the engine validates again, so a command from any door is checked once
+by the same rules. Errors name the JSON path of the offending value.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from .errors import InvalidInput
+
+_DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"}
+_PERCENT = {"type": "number", "minimum": 0, "maximum": 100}
+_COMPONENT = {"enum": ["mo", "nt2"]}
+_RESIDENCES = json.loads((Path(__file__).parent / "schemas" / "newcomer.json").read_text())[
+    "properties"]["residence"]["enum"]
+
+
+def _body(properties: dict | None = None, required: list | None = None, description: str = "") -> dict:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties or {},
+        "required": required or [],
+        "additionalProperties": False,
+    }
+
+
+EVENT_SCHEMAS: dict[str, dict] = {
+    "registered": _body(description="The newcomer registers at the agency (TRAJECTORY.md §4.2)."),
+    "intake": _body({"advice": {"enum": ["cbe_alfa", "cbe", "cbe_nt2", "cvo_extended", "cvo_standard",
+                                          "cvo_short_utc"]}}, ["advice"],
+                    "Learning-capacity advice at the intake (§4.3)."),
+    "mo_exemption_test": _body({"core_percent": _PERCENT, "total_percent": _PERCENT},
+                               ["core_percent", "total_percent"], "MO exemption test (§5); passing fulfils MO."),
+    "refused_intake_or_contract": _body(description="Caseworker records a refusal of intake or contract (§4.3)."),
+    "contract_signed": _body({"components": {"type": "array", "uniqueItems": True,
+                                              "items": {"enum": ["mo", "nt2", "vdab", "pnt"]}}},
+                             ["components"], "The contract, listing what the newcomer still has to do (§4.4)."),
+    "vdab_registered": _body(description="Registered with VDAB / Actiris (§4.5)."),
+    "vdab_exempt": _body({"reason": {"enum": ["working", "no_labour_market_access", "unfit_for_work"]}},
+                         ["reason"], "Exempt from VDAB registration (§4.5)."),
+    "attendance": _body({"component": _COMPONENT, "percent": _PERCENT}, ["component", "percent"],
+                        "Attendance report; below 80 % is irregular participation (§4.5)."),
+    "test_result": {
+        **_body({"component": _COMPONENT, "core_percent": _PERCENT, "total_percent": _PERCENT,
+                 "level": {"enum": ["below_A1", "A1", "A2", "B1", "B2"]}}, ["component"],
+                "A standardized test result: MO needs core_percent and total_percent, NT2 a level."),
+        "allOf": [
+            {"if": {"properties": {"component": {"const": "mo"}}},
+             "then": {"required": ["core_percent", "total_percent"]}},
+            {"if": {"properties": {"component": {"const": "nt2"}}}, "then": {"required": ["level"]}},
+        ],
+    },
+    "test_refused": _body({"component": _COMPONENT}, ["component"], "The newcomer refuses a test (§4.5)."),
+    "pnt_hours": _body({"hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}}, ["hours"],
+                       "Hours of the participation and network trajectory (§4.5)."),
+    "pnt_not_fulfilled": _body(description="Caseworker records that PNT is not fulfilled (§4.5)."),
+    "activity": _body({"kind": {"enum": ["work", "study", "training"]}, "from": _DATE, "to": _DATE},
+                      ["kind", "from", "to"], "A period of work, study or training (B1 check, §4.7)."),
+    "suspended": _body({"from": _DATE, "to": _DATE}, ["from", "to"],
+                       "Suspension: running deadlines move by the suspended days (§5)."),
+    "moved": _body({"nis_code": {"type": "string", "pattern": "^[0-9]{5}$"}}, ["nis_code"],
+                   "The newcomer moves to another municipality (REFNIS code)."),
+    "residence_changed": _body({"residence": {"enum": _RESIDENCES}}, ["residence"],
+                               "New residence status; the target group is decided again (§2)."),
+    "b1_test": _body({"passed": {"type": "boolean"}}, ["passed"], "An oral B1 test (§4.7)."),
+    "b1_attained": _body(description="Proof of oral B1 (§4.7)."),
+    "enforcement_decision": _body(
+        {"infraction": {"type": "string", "minLength": 1},
+         "decision": {"enum": ["fine", "no_fine", "no_follow_up"]},
+         "fine_eur": {"type": "number", "minimum": 0}},
+        ["infraction", "decision"],
+        "Enforcement officer's decision on the oldest handed-over infraction of that type (§6)."),
+}
+
+EVENT_TYPES = tuple(EVENT_SCHEMAS)
+ENFORCEMENT_EVENTS = frozenset({"enforcement_decision"})
+
+
+@lru_cache(maxsize=None)
+def _validator(schema_key: str) -> Draft202012Validator:
+    schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+NEWCOMER_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "newcomer.json").read_text())
+
+
+def _path(error) -> str:
+    path = "$"
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def validate(schema_key: str, body) -> None:
+    """Raise :class:`InvalidInput` naming the JSON path of the first error."""
+    errors = sorted(_validator(schema_key).iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        raise InvalidInput(_path(err), err.message)
+    _check_dates(body, "$")
+
+
+def _check_dates(value, path: str) -> None:
+    """Dates must be real calendar dates (the pattern alone lets 2024-02-30 through)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_dates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_dates(item, f"{path}[{index}]")
+    elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-" \
+            and value.replace("-", "").isdigit():
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(path, f"{value} is not a calendar date") from None
+
+
+def validate_event(event_type: str, payload) -> None:
+    if event_type not in EVENT_SCHEMAS:
+        raise InvalidInput("$.type", f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+    validate(event_type, payload)
+
+
+def validate_newcomer(newcomer) -> None:
+    validate("__newcomer__", newcomer)
+    insz = newcomer.get("insz") if isinstance(newcomer, dict) else None
+    if insz is not None and not insz_valid(insz, newcomer.get("birth_date")):
+        raise InvalidInput("$.insz", "national register number fails its checksum")
+
+
+def insz_valid(insz: str, birth_date: str | None = None) -> bool:
+    """Check an INSZ / national register number (11 digits, mod-97 check, 2000+ births prefixed by 2)."""
+    if len(insz) != 11 or not insz.isdigit():
+        return False
+    body, check = int(insz[:9]), int(insz[9:])
+    return 97 - body % 97 == check or 97 - int("2" + insz[:9]) % 97 == check

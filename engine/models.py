@@ -1,0 +1,95 @@
+"""Storage tables (SQLModel). The schema itself is owned by the Alembic migrations.
+
+Times are stored as integer epoch seconds (UTC) where they are compared or
+indexed (``due_at``), and as ISO 8601 text with offset where they are read by
+people (journal business time): portable between SQLite and PostgreSQL, no
+time-zone surprises.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ProcessDefinition(SQLModel, table=True):
+    """One deployed version of a BPMN process; instances stay on the version they started on."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("name", "version"), UniqueConstraint("name", "content_hash"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    version: int
+    content_hash: str
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    deployed_at: str
+
+
+class Dossier(SQLModel, table=True):
+    """One newcomer: the aggregate's state plus the columns worklists query on."""
+
+    __tablename__ = "dossier"
+
+    id: str = Field(primary_key=True)
+    version: int = 0
+    target_group: str = Field(index=True)
+    agency: Optional[str] = Field(default=None, index=True)
+    region: Optional[str] = None
+    next_due_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, index=True))
+    waiting_on: str = ""
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    journal_seq: int = 0
+    journal_head: str = ""
+
+
+class Instance(SQLModel, table=True):
+    """A BPMN process instance: serialized Spiff state without the spec (zlib JSON)."""
+
+    __tablename__ = "instance"
+
+    id: str = Field(primary_key=True)
+    dossier_id: str = Field(index=True, foreign_key="dossier.id")
+    definition_id: int = Field(foreign_key="process_definition.id")
+    process_name: str
+    infraction_id: Optional[str] = None
+    status: str = Field(default="waiting", index=True)
+    lock_version: int = 0
+    state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class JournalEntry(SQLModel, table=True):
+    """Append-only journal, hash-chained per dossier."""
+
+    __tablename__ = "journal_entry"
+    __table_args__ = (UniqueConstraint("dossier_id", "seq"),)
+
+    id: Optional[int] = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    dossier_id: str = Field(index=True)
+    seq: int
+    kind: str = Field(index=True)
+    actor: str
+    business_time: str
+    business_date: str = Field(index=True)
+    schema_version: int = 1
+    process_version: Optional[str] = None
+    ruleset: Optional[str] = None
+    rule_version: Optional[str] = None
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class DueTimer(SQLModel, table=True):
+    """The due-date index the sweep reads (``due_at <= now``), one row per waiting timer."""
+
+    __tablename__ = "due_timer"
+    __table_args__ = (UniqueConstraint("instance_id", "timer"), Index("ix_due_timer_due_at", "due_at"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dossier_id: str = Field(index=True)
+    instance_id: str
+    timer: str
+    due_at: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -1,0 +1,260 @@
+"""The engine: the application service every door (API, CLI, sweep, scenario runner) calls.
+
+Commands: :meth:`Engine.import_newcomer`, :meth:`Engine.handle` (caseworker and
+officer events), :meth:`Engine.fire_due_timers` (the sweep). Reads: dossier view,
+worklist, enforcement queue, history. Each command is one unit of work on one
+dossier (:class:`engine.context.DossierContext`).
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterator, Optional
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from rules import dates, geography, parameters, target_group
+
+from . import actions, commands, journal, operations  # noqa: F401  (operations registers the registry)
+from .clock import Clock, business_date
+from .context import DossierContext
+from .db import is_postgres, make_engine, migrate
+from .dossier import DossierState
+from .errors import Conflict, InvalidInput, NotFound, Refused
+from .handlers import HANDLERS
+from .models import Dossier, DueTimer
+from .processes import ProcessRepository
+from .registry import dispatch
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user id and a role (``caseworker``, ``enforcement_officer``, ``system``, ...)."""
+
+    user: str
+    role: str = "system"
+    agency: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.role}:{self.user}"
+
+
+SYSTEM = Actor("engine", "system")
+REGISTER = Actor("register-import", "system")
+
+
+class Engine:
+    def __init__(self, db, clock: Clock, processes: ProcessRepository | None = None):
+        self.db = db
+        self.clock = clock
+        self.processes = processes or ProcessRepository()
+        self.postgres = is_postgres(db)
+
+    # ----- units of work ---------------------------------------------------
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.db, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def _load(self, session: Session, dossier_id: str, now: datetime, *, lock: bool = False) -> DossierContext:
+        query = select(Dossier).where(Dossier.id == dossier_id)
+        if lock and self.postgres:
+            query = query.with_for_update()
+        row = session.exec(query).first()
+        if row is None:
+            raise NotFound(f"dossier {dossier_id!r} not found")
+        state = DossierState.from_json(json.loads(row.state))
+        ctx = DossierContext(session, self.processes, dispatch, row, state, now)
+        ctx.load_instances()
+        return ctx
+
+    # ----- commands ------------------------------------------------------
+    def import_newcomer(self, newcomer: dict, *, actor: Actor = REGISTER) -> dict:
+        """Register extract → target-group rules → a trajectory instance (none for excluded)."""
+        commands.validate_newcomer(newcomer)
+        try:
+            geography.locate(newcomer["nis_code"])
+        except ValueError as err:
+            raise InvalidInput("$.nis_code", str(err)) from None
+        now = self.clock.now()
+        facts = {k: v for k, v in newcomer.items() if k != "insz"}
+        try:
+            with self.session() as session:
+                if session.get(Dossier, newcomer["id"]) is not None:
+                    raise Conflict(f"dossier {newcomer['id']!r} already exists")
+                start = date.fromisoformat(newcomer["obligation_start"])
+                decision = target_group.decide(facts, start)
+                state = DossierState(id=newcomer["id"], newcomer=facts, target_group=decision.target_group,
+                                     reasons=list(decision.reasons), region=decision.region,
+                                     agency=decision.agency)
+                row = Dossier(id=newcomer["id"], target_group=decision.target_group, state="{}")
+                ctx = DossierContext(session, self.processes, dispatch, row, state, now, is_new=True)
+                ctx.record("import", {"newcomer": facts}, actor=actor.label)
+                actions.apply_decision(ctx, decision, actor=actor.label)
+                if decision.target_group == "obligated":
+                    state.arm("registration", start, dates.last_timely_day(
+                        start, months=parameters.value("registration_months", start)))
+                if decision.target_group != "excluded":
+                    ctx.start_instance("trajectory")
+                ctx.save()
+        except IntegrityError:
+            raise Conflict(f"dossier {newcomer['id']!r} already exists") from None
+        return {"dossier_id": newcomer["id"], "target_group": decision.target_group,
+                "reasons": list(decision.reasons), "instance_started": decision.target_group != "excluded"}
+
+    def handle(self, dossier_id: str, event_type: str, payload: dict, *, actor: Actor,
+               expected_version: int | None = None) -> dict:
+        """Apply one caseworker or officer event to a dossier; all or nothing."""
+        commands.validate_event(event_type, payload)
+        now = self.clock.now()
+        with self.session() as session:
+            ctx = self._load(session, dossier_id, now, lock=True)
+            self._check_access(ctx, actor)
+            if expected_version is not None and expected_version != ctx.row.version:
+                raise Conflict(f"dossier {dossier_id} is at version {ctx.row.version}, "
+                               f"not {expected_version}; reload and try again")
+            if ctx.state.target_group == "excluded" and ctx.trajectory() is None:
+                raise Refused(f"dossier {dossier_id} is excluded: there is no trajectory to act on")
+            ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
+            HANDLERS[event_type](ctx, payload, actor.label)
+            ctx.save()
+            return {"dossier_id": dossier_id, "version": ctx.row.version}
+
+    def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
+        """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""
+        ctx = self._load(session, dossier_id, now, lock=True)
+        due = session.exec(select(DueTimer).where(DueTimer.dossier_id == dossier_id,
+                                                  DueTimer.due_at <= int(now.timestamp()))).all()
+        ctx.record("sweep", {"at": now.isoformat(), "timers": sorted(t.timer for t in due)}, actor="system:sweep")
+        ctx.run_all()
+        ctx.save()
+        return len(due)
+
+    def _check_access(self, ctx: DossierContext, actor: Actor) -> None:
+        if actor.role == "caseworker" and actor.agency is not None and ctx.state.agency != actor.agency:
+            raise NotFound(f"dossier {ctx.row.id!r} not found")
+
+    # ----- reads ---------------------------------------------------------
+    def dossier_state(self, dossier_id: str, actor: Actor | None = None) -> DossierState:
+        with Session(self.db) as session:
+            row = session.get(Dossier, dossier_id)
+            if row is None:
+                raise NotFound(f"dossier {dossier_id!r} not found")
+            state = DossierState.from_json(json.loads(row.state))
+            if actor is not None and actor.role == "caseworker" and actor.agency not in (None, state.agency):
+                raise NotFound(f"dossier {dossier_id!r} not found")
+            return state
+
+    def dossier_view(self, dossier_id: str, actor: Actor | None = None) -> dict:
+        with Session(self.db) as session:
+            row = session.get(Dossier, dossier_id)
+            if row is None:
+                raise NotFound(f"dossier {dossier_id!r} not found")
+            state = DossierState.from_json(json.loads(row.state))
+            if actor is not None and actor.role == "caseworker" and actor.agency not in (None, state.agency):
+                raise NotFound(f"dossier {dossier_id!r} not found")
+            timers = session.exec(select(DueTimer).where(DueTimer.dossier_id == dossier_id)).all()
+            return view_of(row, state, timers)
+
+    def outcome(self, dossier_id: str) -> dict:
+        return self.dossier_state(dossier_id).outcome()
+
+    def worklist(self, agency: str | None, *, offset: int = 0, limit: int = 50, step: str | None = None,
+                 target: str | None = None, overdue: bool = False) -> dict:
+        """Dossiers waiting on a caseworker step, soonest deadline first."""
+        with Session(self.db) as session:
+            query = select(Dossier).where(Dossier.waiting_on != "", Dossier.waiting_on != "decide")
+            if agency is not None:
+                query = query.where(Dossier.agency == agency)
+            if step is not None:
+                query = query.where(Dossier.waiting_on.contains(step))
+            if target is not None:
+                query = query.where(Dossier.target_group == target)
+            if overdue:
+                query = query.where(Dossier.next_due_at <= int(self.clock.now().timestamp()))
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            rows = session.exec(query.order_by(Dossier.next_due_at.is_(None), Dossier.next_due_at, Dossier.id)
+                                .offset(offset).limit(limit)).all()
+            return {"total": total, "offset": offset, "limit": limit,
+                    "items": [_summary(r) for r in rows]}
+
+    def enforcement_queue(self, *, offset: int = 0, limit: int = 50) -> dict:
+        with Session(self.db) as session:
+            query = select(Dossier).where(Dossier.waiting_on.contains("decide"))
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            rows = session.exec(query.order_by(Dossier.id).offset(offset).limit(limit)).all()
+            items = []
+            for row in rows:
+                state = DossierState.from_json(json.loads(row.state))
+                for infraction in state.infractions:
+                    if infraction.outcome == "handed_over":
+                        items.append({**_summary(row), "infraction": infraction.id, "type": infraction.type,
+                                      "established_on": infraction.established_on.isoformat(),
+                                      "handed_over_on": infraction.handed_over_on.isoformat()})
+            return {"total": total, "offset": offset, "limit": limit, "items": items}
+
+    def history(self, dossier_id: str, *, offset: int = 0, limit: int = 100, actor: Actor | None = None) -> dict:
+        self.dossier_state(dossier_id, actor)
+        with Session(self.db) as session:
+            entries = journal.history(session, dossier_id, offset=offset, limit=limit)
+            return {"dossier_id": dossier_id, "offset": offset, "limit": limit,
+                    "entries": [journal.entry_dict(e) for e in entries]}
+
+    def dossier_ids(self) -> list[str]:
+        with Session(self.db) as session:
+            return list(session.exec(select(Dossier.id).order_by(Dossier.id)))
+
+
+def _summary(row: Dossier) -> dict:
+    due = datetime.fromtimestamp(row.next_due_at).astimezone() if row.next_due_at else None
+    return {"dossier_id": row.id, "target_group": row.target_group, "agency": row.agency, "region": row.region,
+            "waiting_on": [s for s in row.waiting_on.split(",") if s],
+            "next_deadline": business_date(due).isoformat() if due else None, "version": row.version}
+
+
+def view_of(row: Dossier, state: DossierState, timers) -> dict:
+    outcome = state.outcome()
+    return {
+        "dossier_id": state.id,
+        "version": row.version,
+        **outcome,
+        "newcomer": state.newcomer,
+        "decided_by": state.decided_by,
+        "registered_on": _iso(state.registered_on),
+        "advice": state.advice,
+        "contract_signed_on": _iso(state.contract_signed_on),
+        "components": {name: {"listed": c.listed, "fulfilled_on": _iso(c.fulfilled_on),
+                              "fulfilled_by": c.fulfilled_by} for name, c in state.components.items()},
+        "deadlines": [{"name": d.name, "start": d.start.isoformat(), "last_timely_day": d.last_timely.isoformat(),
+                       "status": d.status} for d in state.deadlines.values()],
+        "infraction_details": [
+            {"id": i.id, "type": i.type, "component": i.component, "outcome": i.outcome,
+             "established_on": _iso(i.established_on), "notice_on": _iso(i.notice_on),
+             "regularisation_last_day": _iso(i.regularisation_last_day),
+             "handed_over_on": _iso(i.handed_over_on), "decision": i.decision, "fine_eur": i.fine_eur,
+             "ruleset": i.ruleset, "rule_version": i.rule_version} for i in state.infractions],
+        "fees": state.fees,
+        "waiting_on": [s for s in row.waiting_on.split(",") if s],
+        "timers": [{"timer": t.timer, "due_at": datetime.fromtimestamp(t.due_at).astimezone().isoformat()}
+                   for t in timers],
+    }
+
+
+def _iso(value) -> Optional[str]:
+    return value.isoformat() if value else None
+
+
+def bootstrap(settings: Settings, clock: Clock, *, processes: ProcessRepository | None = None) -> Engine:
+    """Wire everything in one place: database (migrated), processes (deployed), clock."""
+    db = make_engine(settings.database_url)
+    migrate(db)
+    engine = Engine(db, clock, processes)
+    with engine.session() as session:
+        engine.processes.deploy(session, at=clock.now().isoformat())
+    return engine

@@ -1,0 +1,36 @@
+"""Settings from the environment (``INBURGERING_*``), with embedded defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///var/inburgering.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: str = "dev-only-secret-change-me"
+    jwt_issuer: str = "inburgering"
+    token_hours: int = 12
+    demo_data: bool = True
+    sweep_hour: int = 2
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        values = {
+            "database_url": env.get("INBURGERING_DATABASE_URL", DEFAULT_DATABASE_URL),
+            "jwt_secret": env.get("INBURGERING_JWT_SECRET", cls.jwt_secret),
+            "demo_data": env.get("INBURGERING_DEMO_DATA", "1") not in ("0", "false", "no"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder of a file-based SQLite URL (``sqlite:///var/x.db``)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,227 @@
+"""Our integration with SpiffWorkflow 3.2.0.
+
+Three things the stock library does not do for us (ENGINEERING.md, "What we know
+about our libraries"):
+
+* **Clocked timers.** Spiff's ``TimeDateEventDefinition`` compares with
+  ``datetime.now``; :class:`ClockedTimeDateEventDefinition` asks the injected
+  clock instead, and re-evaluates its ``timeDate`` expression on every refresh,
+  so a suspension that moves a deadline moves the timer. An expression that
+  evaluates to ``None`` means "this deadline is not running".
+* **Service-task registry.** :class:`RegistryScriptEngine` sends every BPMN service
+  task to one dispatcher (a plain callable), instead of Spiff's default, which
+  has no services at all.
+* **State without the spec.** The default serializer writes the whole process
+  spec into every instance. :func:`dump_state` / :func:`load_state` write and read
+  only the instance state; the spec is parsed once per deployed version.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import Clock
+
+ServiceDispatcher = Callable[[Any, str, dict], dict]
+
+
+class ClockedTimeDateEventDefinition(TimeDateEventDefinition):
+    """A ``timeDate`` timer that fires when the injected clock passes its due instant."""
+
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        due = due_instant(my_task, self.expression)
+        my_task._set_internal_data(event_value=due.isoformat() if due else None)
+        engine = my_task.workflow.script_engine
+        if due is not None and due <= engine.clock.now():
+            my_task._set_internal_data(event_fired=True)
+            return True
+        return False
+
+
+def due_instant(task, expression: str) -> datetime | None:
+    """Evaluate a timer's ``timeDate`` expression in the task's context."""
+    value = task.workflow.script_engine.evaluate(task, expression)
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is None:
+        raise ValueError(f"timer {task.task_spec.name}: due instant {value!r} has no UTC offset")
+    return instant
+
+
+class RegistryScriptEngine(PythonScriptEngine):
+    """Script engine bound to one loaded instance: its clock, its ``due`` and its services."""
+
+    def __init__(self, clock: Clock, dispatch: ServiceDispatcher, script_globals: dict | None = None):
+        super().__init__(environment=TaskDataEnvironment(script_globals or {}))
+        self.clock = clock
+        self.dispatch = dispatch
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        return json.dumps(self.dispatch(task, operation_name, params))
+
+
+def _clocked(definition):
+    if type(definition) is TimeDateEventDefinition:
+        return ClockedTimeDateEventDefinition(definition.name, definition.expression,
+                                              description=definition.description)
+    if isinstance(definition, MultipleEventDefinition):
+        # An event-based gateway gathers the events behind it into one MultipleEventDefinition.
+        definition.event_definitions = [_clocked(d) for d in definition.event_definitions]
+    return definition
+
+
+def _replace_timers(spec) -> None:
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if definition is not None:
+            task_spec.event_definition = _clocked(definition)
+
+
+class BpmnParseError(ValueError):
+    """A BPMN file that does not parse or validate; the message names file, line and reason."""
+
+
+def parse_process(source: bytes, process_id: str, filename: str):
+    """Parse and schema-validate one BPMN document; return the (clocked) process spec."""
+    from lxml import etree
+
+    parser = SpiffBpmnParser(validator=BpmnValidator())
+    try:
+        parser.add_bpmn_str(source, filename=filename)
+        spec = parser.get_spec(process_id)
+    except etree.XMLSyntaxError as err:
+        raise BpmnParseError(f"{filename}: line {err.lineno}: {err.msg}") from err
+    except Exception as err:  # Spiff's ValidationException carries line and file
+        line = getattr(err, "line_number", None) or getattr(err, "sourceline", None)
+        where = f"line {line}: " if line else ""
+        raise BpmnParseError(f"{filename}: {where}{err}") from err
+    _replace_timers(spec)
+    return spec
+
+
+class _StateOnlyConverter(BpmnWorkflowConverter):
+    """Workflow converter that leaves the spec out (it is stored once per version)."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_state(self, dct, spec):
+        workflow = self.target_class(spec, {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer():
+    config = dict(DEFAULT_CONFIG)
+    config.update(SPIFF_CONFIG)
+    config[ClockedTimeDateEventDefinition] = TimerConditionalEventDefinitionConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    return BpmnWorkflowSerializer(registry)
+
+
+_SERIALIZER = _make_serializer()
+STATE_FORMAT = "spiff-3.2.0/state-only/1"
+
+
+_state_converter = _StateOnlyConverter(BpmnWorkflow, _SERIALIZER.registry)
+
+
+def dump_state(workflow: BpmnWorkflow) -> dict:
+    """The instance state as a JSON-ready dict, without the process spec."""
+    return _state_converter.to_dict(workflow)
+
+
+def load_state(state: dict, spec) -> BpmnWorkflow:
+    """Rebuild an instance from :func:`dump_state` output and the parsed spec."""
+    return _state_converter.from_state(json.loads(json.dumps(state)), spec)
+
+
+def new_workflow(spec) -> BpmnWorkflow:
+    return BpmnWorkflow(spec)
+
+
+def bind(workflow: BpmnWorkflow, clock: Clock, dispatch: ServiceDispatcher, script_globals: dict) -> None:
+    """Attach the per-load script engine (clock, ``due``, registry) to a workflow."""
+    workflow.script_engine = RegistryScriptEngine(clock, dispatch, script_globals)
+
+
+def run(workflow: BpmnWorkflow) -> None:
+    """Run engine steps until only user tasks and waiting events are left."""
+    workflow.do_engine_steps()
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def ready_user_task(workflow: BpmnWorkflow, spec_name: str):
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        if task.task_spec.name == spec_name:
+            return task
+    return None
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[str]:
+    return sorted(t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
+def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bool:
+    """Complete a ready user task with ``data``; False when no such task is ready."""
+    task = ready_user_task(workflow, spec_name)
+    if task is None:
+        return False
+    task.data.update(data)
+    task.run()
+    run(workflow)
+    return True
+
+
+def throw_signal(workflow: BpmnWorkflow, name: str, payload: dict | None = None) -> None:
+    workflow.catch(BpmnEvent(SignalEventDefinition(name), payload))
+    run(workflow)
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:
+    """(timer spec name, due instant or None) for every timer the instance waits on."""
+    out = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        inner = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        for timer in inner:
+            if isinstance(timer, ClockedTimeDateEventDefinition):
+                out.append((task.task_spec.name, due_instant(task, timer.expression)))
+    return out
+
+
+def wait_states(workflow: BpmnWorkflow) -> list[str]:
+    """Names of the user tasks and catch events the instance currently waits in."""
+    names = {t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    names |= {t.task_spec.name for t in workflow.get_tasks(state=TaskState.WAITING)
+              if getattr(t.task_spec, "event_definition", None) is not None}
+    return sorted(names)
