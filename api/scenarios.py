@@ -204,7 +204,7 @@ def run_scenarios(scenarios: list[Scenario], *, database_url: Optional[str] = No
     """Run each scenario (fresh store each, or all into ``database_url``); returns outcomes and failures."""
     outcomes, failures = [], 0
     shared_engine = None
-    base = settings or Settings(jwt_secret="scenario-runner", demo_data=False)
+    base = settings or Settings(jwt_secret="scenario-runner-signing-key-not-secret-0001", demo_data=False)
     with tempfile.TemporaryDirectory(prefix="inburgering-scenarios-") as tmp:
         for number, scenario in enumerate(scenarios):
             start = date.fromisoformat(scenario.data["newcomer"]["obligation_start"])

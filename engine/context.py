@@ -8,7 +8,6 @@ so nothing is half-written.
 from __future__ import annotations
 
 import json
-import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -89,7 +88,9 @@ class DossierContext:
     def start_instance(self, name: str, infraction: Infraction | None = None) -> LoadedInstance:
         process = self.processes.current(name)
         spec = self.processes.spec(self.session, process.id)
-        row = Instance(id=str(uuid.uuid4()), dossier_id=self.row.id, definition_id=process.id,
+        # Deterministic ids, so that a replay of the journal reproduces every entry to the letter.
+        instance_id = f"{self.row.id}:{infraction.id.rsplit('/', 1)[1] if infraction else 0}:{name}"
+        row = Instance(id=instance_id, dossier_id=self.row.id, definition_id=process.id,
                        process_name=name, infraction_id=infraction.id if infraction else None,
                        state=b"")
         loaded = LoadedInstance(row, spiff.new_workflow(spec), process, row.infraction_id)

@@ -11,7 +11,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/inburgering.db"
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    jwt_secret: str = "dev-only-secret-change-me"
+    jwt_secret: str = "dev-only-signing-key-change-me-in-production"
     jwt_issuer: str = "inburgering"
     token_hours: int = 12
     demo_data: bool = True

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install with the test tools, then run the whole suite (SQLite and PostgreSQL).
+# Extra arguments go to pytest (e.g. -k sweep).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+exec .venv/bin/python -m pytest -q "$@"
