@@ -48,7 +48,7 @@ def _engine(database: Optional[str], clock=None):
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -79,7 +79,7 @@ def read_newcomer_lines(path: Path) -> list[dict]:
     if duplicates:
         problems.append(f"duplicate newcomer ids in the file: {', '.join(duplicates)}")
     if problems:
-        raise InvalidInput(str(path), "; ".join(problems))
+        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(problems))
     return newcomers
 
 

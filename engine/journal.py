@@ -92,6 +92,9 @@ def verify_dossier(dossier: Dossier, entries: list[JournalEntry]) -> Break | Non
     prev = GENESIS
     expected_seq = 1
     for entry in entries:
+        if entry.seq > dossier.journal_seq:
+            return Break(dossier.id, entry.seq, entry.id,
+                         f"beyond the dossier's head (seq {dossier.journal_seq}): inserted")
         if entry.seq != expected_seq:
             problem = ("an entry is missing before it (deleted)" if entry.seq > expected_seq
                        else "sequence number repeats or goes back (inserted)")

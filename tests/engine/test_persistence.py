@@ -1,0 +1,77 @@
+"""An instance saved and reloaded at every wait state continues exactly as one kept in memory."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+from engine import spiff
+from engine.clock import ManualClock
+from engine.processes import ProcessRepository
+
+DUE = {"registration": "2024-05-01T00:00:00+02:00", "vdab": "2024-06-01T00:00:00+02:00",
+       "reregistration": None, "b1": "2026-07-16T00:00:00+02:00"}
+# The trajectory's caseworker steps in the order a newcomer goes through them, and the
+# instants at which the clock stands when each is completed.
+STEPS = [("register", datetime(2024, 5, 2, 9, tzinfo=timezone.utc)),   # after the registration deadline fired
+         ("intake", datetime(2024, 5, 10, 9, tzinfo=timezone.utc)),
+         ("contract", datetime(2024, 5, 20, 9, tzinfo=timezone.utc)),
+         ("mo", datetime(2024, 6, 3, 9, tzinfo=timezone.utc)),         # after the VDAB deadline fired
+         ("nt2", datetime(2024, 7, 1, 9, tzinfo=timezone.utc)),
+         ("vdab", datetime(2024, 7, 2, 9, tzinfo=timezone.utc)),
+         ("pnt", datetime(2024, 7, 3, 9, tzinfo=timezone.utc))]
+FINAL = datetime(2026, 7, 17, 2, tzinfo=timezone.utc)
+
+
+def _drive(reload_every_step: bool):
+    repo = ProcessRepository()
+    spec = spiff.parse_process(repo.read_sources()["trajectory"], "trajectory", "trajectory.bpmn")
+    clock = ManualClock(datetime(2024, 1, 31, tzinfo=timezone.utc))
+    calls = []
+
+    def dispatch(task, operation, params):
+        calls.append((clock.now().date().isoformat(), operation, params))
+        return {"b1_in_scope": True} if operation == "issue_attest" else {}
+
+    def bind(workflow):
+        spiff.bind(workflow, clock, dispatch, {"due": DUE.get})
+        return workflow
+
+    workflow = bind(spiff.new_workflow(spec))
+    spiff.run(workflow)
+    trace = [spiff.wait_states(workflow)]
+    for step, instant in STEPS + [(None, FINAL)]:
+        if reload_every_step:
+            state = json.loads(json.dumps(spiff.dump_state(workflow)))
+            workflow = bind(spiff.load_state(state, spec))
+        clock.set(instant)
+        spiff.run(workflow)
+        if step is not None:
+            assert spiff.complete_user_task(workflow, step, {"step": step}), f"{step} was not ready"
+        trace.append((step, spiff.wait_states(workflow), sorted(t for t, _ in spiff.waiting_timers(workflow))))
+    return trace, calls, workflow.completed
+
+
+def test_reloaded_instance_continues_exactly_like_the_one_in_memory():
+    in_memory = _drive(reload_every_step=False)
+    reloaded = _drive(reload_every_step=True)
+    assert reloaded == in_memory
+    trace, calls, completed = in_memory
+    operations = [op for _, op, _ in calls]
+    # The registration and VDAB deadlines fired once each, on their own day, and the trajectory ran to its end.
+    assert ("2024-05-02", "establish_infraction", {"trigger": "registration_deadline"}) in calls
+    assert ("2024-06-03", "establish_infraction", {"trigger": "vdab_deadline"}) in calls
+    assert operations.count("establish_infraction") == 2
+    assert operations[-2:] == ["issue_attest", "b1_check"]
+    assert completed
+
+
+def test_state_at_rest_carries_no_spec():
+    repo = ProcessRepository()
+    spec = spiff.parse_process(repo.read_sources()["trajectory"], "trajectory", "trajectory.bpmn")
+    workflow = spiff.new_workflow(spec)
+    spiff.bind(workflow, ManualClock(datetime(2024, 1, 1, tzinfo=timezone.utc)), lambda *a: {}, {"due": DUE.get})
+    spiff.run(workflow)
+    state = spiff.dump_state(workflow)
+    assert "spec" not in state and "subprocess_specs" not in state
+    assert spiff.wait_states(spiff.load_state(state, spec)) == ["register", "registration_deadline",
+                                                                  "reregistration_deadline"]
