@@ -1,0 +1,30 @@
+from typing import Literal, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from api.auth import ADMIN, AUDITOR, CASEWORKER, require
+from engine.service import Actor
+
+from .common import MAX_LIMIT, MAX_OFFSET, errors, get_engine
+
+router = APIRouter(tags=["worklist"])
+Agency = Literal["atlas", "amal", "agii"]
+TargetGroup = Literal["obligated", "entitled", "excluded"]
+
+
+@router.get("/worklist", operation_id="get_worklist",
+            summary="Dossiers waiting on a caseworker step, soonest deadline first",
+            description="Caseworkers see their own agency only (asking for another agency is 403); "
+                        "auditors and admins any agency, or all when `agency` is omitted.",
+            responses=errors(401, 403, 422))
+def get_worklist(request: Request, agency: Optional[Agency] = None,
+                 step: Optional[str] = Query(None, min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$"),
+                 target_group: Optional[TargetGroup] = None, overdue: bool = False,
+                 offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=MAX_LIMIT),
+                 actor: Actor = Depends(require(CASEWORKER, AUDITOR, ADMIN))) -> dict:
+    if actor.role == CASEWORKER:
+        if agency is not None and agency != actor.agency:
+            raise HTTPException(403, f"a caseworker of {actor.agency} may not read the worklist of {agency}")
+        agency = actor.agency
+    return get_engine(request).worklist(agency, offset=offset, limit=limit, step=step,
+                                        target=target_group, overdue=overdue)
