@@ -6,6 +6,9 @@
     inburgering journal verify [--database URL]
     inburgering token --role ROLE [--agency A] --user U
     inburgering scenario run FILE_OR_DIR... [--out F] [--database URL]
+    inburgering replay [--dossier ID | --all] [--out F] [--database URL]
+    inburgering dossier as-of ID DATE [--database URL]
+    inburgering report --year Y [--as-of DATE] [--format table|csv|json|png] [--out F]
 
 The database defaults to ``INBURGERING_DATABASE_URL`` or the embedded SQLite file
 ``var/inburgering.db``. Exit codes: 0 success, 1 a check failed (scenario mismatch,
@@ -207,6 +210,100 @@ def scenario_run(paths: List[str] = typer.Argument(..., help="Scenario files or 
         typer.echo(text)
     err.print(f"{len(scenarios) - failures} passed, {failures} failed", highlight=False)
     raise typer.Exit(1 if failures else 0)
+
+
+dossier_app = typer.Typer(help="One dossier, from its journal.", no_args_is_help=True)
+app.add_typer(dossier_app, name="dossier")
+
+
+def _audit_url(database: Optional[str]) -> str:
+    """Audits only read: no bootstrap (no migration, no process deployment) on the audited store."""
+    return Settings.from_env(database_url=database).database_url
+
+
+@app.command("replay")
+def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="Only these dossiers "
+                                                       "(repeatable)."),
+           all_: bool = typer.Option(False, "--all", help="Every dossier (the default when no --dossier)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Write the JSON summary here."),
+           database: Optional[str] = DatabaseOption) -> None:
+    """Re-execute dossiers from their journaled inputs on the recorded process and rule versions;
+    exit 1 naming each dossier whose journal is tampered with or does not replay exactly."""
+    from engine.replay import replay_all
+
+    with _progress() as progress:
+        task = progress.add_task("replaying", total=None)
+
+        def on_progress(done, total, result):
+            progress.update(task, completed=done, total=total)
+            if not result.ok:
+                err.print(f"[red]{result.dossier_id}[/red]: {result.first_divergence['message']}", highlight=False)
+
+        try:
+            summary = replay_all(_audit_url(database), dossier_ids=dossier or None, on_progress=on_progress)
+        except EngineError as error:
+            _fail(error.message)
+    text = json.dumps(summary.to_dict(), indent=2, default=str)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+    err.print(f"{summary.dossiers - len(summary.diverged)} replayed identically, {len(summary.diverged)} diverged "
+              f"({summary.rate:.1f} dossiers/s)", highlight=False)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+@dossier_app.command("as-of")
+def dossier_as_of(dossier_id: str = typer.Argument(..., help="Dossier id."),
+                  day: str = typer.Argument(..., metavar="DATE", help="YYYY-MM-DD: the state at the end of it."),
+                  database: Optional[str] = DatabaseOption) -> None:
+    """The dossier as it stood at the end of DATE, rebuilt from its journal alone."""
+    from engine.asof import state_as_of
+
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        _fail(f"DATE: {day!r} is not a calendar date (YYYY-MM-DD)")
+    try:
+        view = state_as_of(_audit_url(database), dossier_id, on)
+    except EngineError as error:
+        _fail(error.message)
+    typer.echo(json.dumps(view, indent=2, default=str))
+    raise typer.Exit(0 if view["consistent"] and view["journal_intact"] else 1)
+
+
+@app.command()
+def report(year: int = typer.Option(..., "--year", help="Calendar year."),
+           as_of: Optional[str] = typer.Option(None, "--as-of", help="Only what was journaled by the end of "
+                                                                     "this date (YYYY-MM-DD): the published 'foto'."),
+           fmt: str = typer.Option("table", "--format", help="table | csv | json | png (png needs --out)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+           database: Optional[str] = DatabaseOption) -> None:
+    """The yearly figures parliament asks for, from the journal alone (TRAJECTORY.md §8)."""
+    from engine import reports
+
+    if fmt not in ("table", "csv", "json", "png"):
+        _fail(f"--format: {fmt!r} is not one of table, csv, json, png")
+    if fmt == "png" and out is None:
+        _fail("--format png needs --out FILE.png")
+    try:
+        on = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(f"--as-of: {as_of!r} is not a calendar date (YYYY-MM-DD)")
+    try:
+        rep = reports.report(_audit_url(database), year, on)
+    except EngineError as error:
+        _fail(error.message)
+    if fmt == "png":
+        reports.to_png(rep, out)
+        err.print(f"wrote {out}", highlight=False)
+        return
+    text = {"table": reports.format_table, "csv": reports.to_csv,
+            "json": lambda r: json.dumps(r, indent=2) + "\n"}[fmt](rep)
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)
 
 
 @app.command()

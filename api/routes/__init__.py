@@ -1,9 +1,9 @@
 """The HTTP routes, one module per resource; each route parses, calls the engine, returns."""
 from fastapi import FastAPI
 
-from . import dossiers, enforcement, events, health, newcomers, sweep, worklist
+from . import audit, dossiers, enforcement, events, health, newcomers, sweep, worklist
 
 
 def include_all(app: FastAPI) -> None:
-    for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep):
+    for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep, audit):
         app.include_router(module.router)

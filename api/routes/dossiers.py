@@ -1,3 +1,6 @@
+from datetime import date
+from typing import Optional
+
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.auth import ADMIN, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, require
@@ -15,8 +18,14 @@ READERS = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
                         "the version to send back as `If-Match`.",
             responses=errors(401, 403, 404, 422))
 def get_dossier(request: Request, response: Response, dossier_id: str,
+                as_of: Optional[date] = Query(None, description="Rebuild the state at the end of this date "
+                                                                 "from the journal alone (not the current state)."),
                 actor: Actor = Depends(require(*READERS))) -> dict:
-    view = get_engine(request).dossier_view(dossier_id, actor)
+    engine = get_engine(request)
+    view = engine.dossier_view(dossier_id, actor)
+    if as_of is not None:
+        from engine.asof import state_as_of
+        return state_as_of(engine, dossier_id, as_of)
     response.headers["ETag"] = f'"{view["version"]}"'
     return view
 

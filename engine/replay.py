@@ -1,0 +1,555 @@
+"""Replaying process histories: re-run a dossier's journaled inputs and compare (TRAJECTORY.md §8).
+
+The journal records the *external inputs* of every dossier — ``import`` (the register
+extract), ``command`` (a caseworker's or officer's event) and ``sweep`` (the deadline
+sweep at an instant) — each at its business time, followed by the facts the engine
+derived from it (rule decisions with their ruleset and version, process steps,
+timers, notices, hand-overs, ...). A replay:
+
+1. checks the recorded hash chain (:func:`engine.journal.verify_dossier`); an edited,
+   inserted, deleted or reordered entry is reported as a ``tamper`` divergence;
+2. deploys into a fresh in-memory store the BPMN sources the source store recorded
+   (``process_definition``), pinning for every input the process version the journal
+   says was started then;
+3. re-executes the inputs in order through the real :class:`engine.service.Engine`
+   with a :class:`engine.clock.ManualClock` set to each input's business time;
+4. compares the replayed journal with the recorded one, entry by entry, on
+   ``seq, kind, actor, business_time, process_version, ruleset, rule_version, payload``
+   (and ``schema_version``), and reports the first difference.
+
+The rules are those of the *current* code. A rule decision the current rules would
+now take differently — another ruleset or version for the same date, another
+outcome — shows up as a divergence: that is the safety check that a law change
+was added as a new dated ruleset and did not rewrite the past.
+
+Public API: :func:`replay_dossier`, :func:`replay_all`, :class:`ReplayResult`,
+:class:`ReplaySummary`, :class:`Replayer` (one in-memory engine, reusable for many
+dossiers; :mod:`engine.asof` uses it too).
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine as SAEngine
+from sqlmodel import Session, select
+
+from .clock import ManualClock, brussels_instant
+from .db import make_engine
+from .errors import NotFound
+from .journal import verify_dossier
+from .models import Dossier, DueTimer, Instance, JournalEntry, ProcessDefinition
+from .processes import Deployed, ProcessRepository
+from .settings import Settings
+
+__all__ = [
+    "EXTERNAL_KINDS",
+    "COMPARED_FIELDS",
+    "Recorded",
+    "ReplayResult",
+    "ReplaySummary",
+    "Replayer",
+    "SourceStore",
+    "replay_dossier",
+    "replay_all",
+]
+
+#: journal kinds that are inputs from outside the engine; every other kind is derived
+EXTERNAL_KINDS = ("import", "command", "sweep")
+#: the fields compared between a recorded and a replayed entry, in the order they are checked
+COMPARED_FIELDS = ("seq", "kind", "actor", "business_time", "process_version", "ruleset", "rule_version",
+                   "payload", "schema_version")
+
+
+# ---------------------------------------------------------------- recorded entries
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One journal entry as plain data (detached from any session)."""
+
+    seq: int
+    kind: str
+    actor: str
+    business_time: str
+    business_date: str
+    schema_version: int
+    process_version: Optional[str]
+    ruleset: Optional[str]
+    rule_version: Optional[str]
+    payload: str  # canonical JSON text, exactly as stored
+    hash: str = ""
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> "Recorded":
+        return cls(entry.seq, entry.kind, entry.actor, entry.business_time, entry.business_date,
+                   entry.schema_version, entry.process_version, entry.ruleset, entry.rule_version,
+                   entry.payload, entry.hash)
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.payload)
+
+    @property
+    def instant(self) -> datetime:
+        return datetime.fromisoformat(self.business_time)
+
+    @property
+    def external(self) -> bool:
+        return self.kind in EXTERNAL_KINDS
+
+    def summary(self) -> dict:
+        return {"seq": self.seq, "kind": self.kind, "actor": self.actor, "business_time": self.business_time,
+                "process_version": self.process_version, "ruleset": self.ruleset,
+                "rule_version": self.rule_version, "payload": _loads(self.payload)}
+
+
+def _loads(text: str):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def groups(entries: list[Recorded]) -> list[list[Recorded]]:
+    """Split a journal into units: one external input followed by the facts derived from it.
+
+    Derived entries before the first input (which a sound journal never has) form a
+    group of their own, so that the comparison reports them.
+    """
+    out: list[list[Recorded]] = []
+    for entry in entries:
+        if entry.external or not out:
+            out.append([entry])
+        else:
+            out[-1].append(entry)
+    return out
+
+
+# ---------------------------------------------------------------- the source store
+
+
+class SourceStore:
+    """Read access to the store being audited: an :class:`engine.service.Engine`, an SQLAlchemy
+    engine, a database URL, or an open :class:`sqlmodel.Session` (used as is, in the caller's
+    transaction). Every read otherwise runs in its own short transaction, so an audit never
+    holds a lock on a production store for long."""
+
+    def __init__(self, source):
+        self._session: Optional[Session] = None
+        self._owned: Optional[SAEngine] = None
+        if isinstance(source, Session):
+            self._session = source
+            self.db = source.get_bind()
+        elif isinstance(source, str):
+            path = source[len("sqlite:///"):] if source.startswith("sqlite:///") else None
+            if path and path != ":memory:" and not Path(path).exists():
+                raise NotFound(f"no store at {source}")
+            self._owned = make_engine(source)
+            self.db = self._owned
+        elif isinstance(source, SourceStore):
+            self._session, self.db = source._session, source.db
+        elif hasattr(source, "db") and hasattr(source, "processes"):  # engine.service.Engine
+            self.db = source.db
+        elif isinstance(source, SAEngine):
+            self.db = source
+        else:
+            raise TypeError(f"cannot read a journal from {source!r}: give an Engine, a database URL, "
+                            "an SQLAlchemy engine or a Session")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if self._session is not None:
+            yield self._session
+            return
+        with Session(self.db) as session:
+            yield session
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.dispose()
+            self._owned = None
+
+    def definitions(self) -> list[tuple[str, int, str]]:
+        """Every deployed process version: (name, version, BPMN source), oldest first."""
+        with self.session() as session:
+            rows = session.exec(select(ProcessDefinition).order_by(ProcessDefinition.name,
+                                                                   ProcessDefinition.version)).all()
+            return [(row.name, row.version, row.source) for row in rows]
+
+    def dossier_ids(self) -> list[str]:
+        """Every dossier with a row or with journal entries (orphan entries are audited too)."""
+        with self.session() as session:
+            ids = set(session.exec(select(Dossier.id)).all())
+            ids.update(session.exec(select(JournalEntry.dossier_id).distinct()).all())
+        return sorted(ids)
+
+    def load(self, dossier_id: str) -> tuple[list[Recorded], Optional[dict]]:
+        """The dossier's recorded journal (by seq) and the first break of its chain, if any."""
+        with self.session() as session:
+            row = session.get(Dossier, dossier_id)
+            entries = list(session.exec(select(JournalEntry).where(JournalEntry.dossier_id == dossier_id)
+                                        .order_by(JournalEntry.seq, JournalEntry.id)))
+            if row is None and not entries:
+                raise NotFound(f"dossier {dossier_id!r} not found")
+            if row is None:
+                problem = {"seq": None, "entry_id": None,
+                           "problem": "entries for a dossier that does not exist (inserted)"}
+            else:
+                found = verify_dossier(row, entries)
+                problem = None if found is None else {"seq": found.seq, "entry_id": found.entry_id,
+                                                      "problem": found.problem}
+            return [Recorded.of(e) for e in entries], problem
+
+    def entries(self, *, kinds: Iterable[str] | None = None, until_date: str | None = None,
+                dossier_ids: Iterable[str] | None = None) -> list[tuple[str, Recorded]]:
+        """Journal entries of every dossier (optionally only some kinds / up to a business date),
+        ordered by dossier and seq."""
+        query = select(JournalEntry)
+        if kinds is not None:
+            query = query.where(JournalEntry.kind.in_(list(kinds)))
+        if until_date is not None:
+            query = query.where(JournalEntry.business_date <= until_date)
+        if dossier_ids is not None:
+            query = query.where(JournalEntry.dossier_id.in_(list(dossier_ids)))
+        with self.session() as session:
+            return [(e.dossier_id, Recorded.of(e))
+                    for e in session.exec(query.order_by(JournalEntry.dossier_id, JournalEntry.seq))]
+
+
+# ---------------------------------------------------------------- the replay engine
+
+
+class ReplayError(RuntimeError):
+    """The replay machinery itself cannot run (not a divergence of a dossier)."""
+
+
+class _RecordedProcesses(ProcessRepository):
+    """Deploys the BPMN sources the audited store recorded, and starts the version the journal names."""
+
+    def __init__(self, definitions: list[tuple[str, int, str]]):
+        super().__init__()
+        self._recorded = sorted(definitions, key=lambda d: (d[0], d[1]))
+        self._versions: dict[tuple[str, int], Deployed] = {}
+        self._pins: dict[str, Deployed] = {}
+
+    def deploy(self, session: Session, sources: dict[str, bytes] | None = None, *, at: str) -> list[Deployed]:
+        if sources is not None or not self._recorded:
+            deployed = super().deploy(session, sources, at=at)
+            for item in deployed:
+                self._versions.setdefault((item.name, item.version), item)
+            return deployed
+        deployed = []
+        for name, version, source in self._recorded:
+            item = super().deploy(session, {name: source.encode("utf-8")}, at=at)[0]
+            if item.version != version:
+                raise ReplayError(f"process {name}: recorded versions are not contiguous "
+                                  f"(version {version} deployed as {item.version})")
+            self._versions[(name, version)] = item
+            deployed.append(item)
+        return deployed
+
+    def has(self, name: str, version: int) -> bool:
+        return (name, version) in self._versions
+
+    def pin(self, name: str, version: int) -> None:
+        self._pins[name] = self._versions[(name, version)]
+
+    def unpin(self) -> None:
+        self._pins.clear()
+
+    def current(self, name: str) -> Deployed:
+        pinned = self._pins.get(name)
+        return pinned if pinned is not None else super().current(name)
+
+
+def parse_actor(label: str):
+    """``"role:user"`` → :class:`engine.service.Actor` (no agency: replays are not access-checked)."""
+    from .service import Actor
+
+    role, _, user = label.partition(":")
+    if not user:
+        return Actor(label, "system")
+    return Actor(user, role)
+
+
+def _parse_version(label: str) -> tuple[str, int] | None:
+    name, _, version = (label or "").partition("@")
+    return (name, int(version)) if version.isdigit() else None
+
+
+@dataclass
+class _Run:
+    """What happened while re-executing one dossier's inputs."""
+
+    executed: int = 0  # input groups executed
+    error: Optional[dict] = None  # why the replay had to stop, if it did
+    stopped_at: Optional[int] = None  # seq of the first input not executed
+
+
+class Replayer:
+    """A fresh in-memory engine that re-executes journaled inputs (one per replay run).
+
+    ``definitions`` are the recorded process sources, ``(name, version, source)``;
+    dossiers replayed one after the other share the engine (each is removed before
+    it is replayed again, so the in-memory store stays small).
+    """
+
+    def __init__(self, definitions: list[tuple[str, int, str]]):
+        from .service import bootstrap
+
+        self.clock = ManualClock(brussels_instant(date(2000, 1, 1)))
+        self.processes = _RecordedProcesses(definitions)
+        self.engine = bootstrap(Settings(database_url="sqlite://", demo_data=False), self.clock,
+                                processes=self.processes)
+
+    @classmethod
+    def for_source(cls, source) -> "Replayer":
+        return cls(SourceStore(source).definitions())
+
+    def close(self) -> None:
+        self.engine.db.dispose()
+
+    def __enter__(self) -> "Replayer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ----- running -------------------------------------------------------
+    def reset(self, dossier_id: str) -> None:
+        """Forget a dossier in the replay store."""
+        with self.engine.session() as session:
+            for table in (JournalEntry, DueTimer, Instance):
+                session.execute(delete(table).where(table.dossier_id == dossier_id))
+            session.execute(delete(Dossier).where(Dossier.id == dossier_id))
+
+    def run(self, dossier_id: str, recorded_groups: list[list[Recorded]]) -> _Run:
+        """Re-execute the inputs of ``recorded_groups`` (a fresh start for this dossier)."""
+        self.reset(dossier_id)
+        run = _Run()
+        try:
+            for group in recorded_groups:
+                head = group[0]
+                run.stopped_at = head.seq
+                problem = self._pin(group)
+                if problem is not None:
+                    run.error = problem
+                    return run
+                if not head.external:
+                    run.error = {"seq": head.seq, "field": "kind", "recorded": head.kind,
+                                 "replayed": None, "message": f"derived entry {head.kind!r} without an input "
+                                                              "before it"}
+                    return run
+                try:
+                    self._execute(dossier_id, head)
+                except Exception as err:  # noqa: BLE001 - any failure is this dossier's divergence
+                    run.error = {"seq": head.seq, "field": "execution", "recorded": "accepted",
+                                 "replayed": f"{type(err).__name__}: {getattr(err, 'message', err)}",
+                                 "message": f"the {head.kind} at seq {head.seq} "
+                                            f"({_describe(head)}) fails on replay: {err}"}
+                    return run
+                run.executed += 1
+            run.stopped_at = None
+            return run
+        finally:
+            self.processes.unpin()
+
+    def _pin(self, group: list[Recorded]) -> Optional[dict]:
+        for entry in group:
+            if entry.kind != "instance_started":
+                continue
+            parsed = _parse_version(entry.process_version)
+            if parsed is None or not self.processes.has(*parsed):
+                return {"seq": entry.seq, "field": "process_version", "recorded": entry.process_version,
+                        "replayed": None, "message": f"process version {entry.process_version!r} is not "
+                                                     "deployed in the audited store"}
+            self.processes.pin(*parsed)
+        return None
+
+    def _execute(self, dossier_id: str, entry: Recorded) -> None:
+        self.clock.set(entry.instant)
+        data = entry.data
+        if entry.kind == "import":
+            self.engine.import_newcomer(data["newcomer"], actor=parse_actor(entry.actor))
+        elif entry.kind == "command":
+            self.engine.handle(dossier_id, data["type"], data["payload"], actor=parse_actor(entry.actor))
+        elif entry.kind == "sweep":
+            with self.engine.session() as session:
+                self.engine.fire_due_timers(session, dossier_id, entry.instant)
+        else:  # pragma: no cover - guarded by the caller
+            raise ReplayError(f"not an input: {entry.kind}")
+
+    def journal(self, dossier_id: str) -> list[Recorded]:
+        with Session(self.engine.db) as session:
+            return [Recorded.of(e) for e in session.exec(
+                select(JournalEntry).where(JournalEntry.dossier_id == dossier_id).order_by(JournalEntry.seq))]
+
+    # ----- replay + compare -----------------------------------------------
+    def replay(self, dossier_id: str, recorded: list[Recorded], chain_problem: Optional[dict] = None
+               ) -> "ReplayResult":
+        if chain_problem is not None:
+            seq = chain_problem["seq"]
+            return ReplayResult(dossier_id, False, 0, {
+                "dossier_id": dossier_id, "kind": "tamper", "seq": seq, "field": "hash",
+                "recorded": next((e.hash for e in recorded if e.seq == seq), None), "replayed": None,
+                "message": f"journal chain broken at seq {seq}: {chain_problem['problem']}",
+            })
+        run = self.run(dossier_id, groups(recorded))
+        replayed = self.journal(dossier_id)
+        return compare(dossier_id, recorded, replayed, run.error, run.stopped_at)
+
+
+def _describe(entry: Recorded) -> str:
+    if entry.kind == "command":
+        return f"{entry.data.get('type')} at {entry.business_time}"
+    return f"{entry.kind} at {entry.business_time}"
+
+
+def compare(dossier_id: str, recorded: list[Recorded], replayed: list[Recorded],
+            error: Optional[dict] = None, stopped_at: Optional[int] = None) -> "ReplayResult":
+    """The first difference between a recorded and a replayed journal. ``error``: why the
+    replay had to stop at the input with seq ``stopped_at``; a difference before that input
+    is reported first, else ``error``."""
+    limit = None if error is None else (stopped_at if stopped_at is not None else error["seq"])
+    checked = 0
+    for index in range(max(len(recorded), len(replayed))):
+        old = recorded[index] if index < len(recorded) else None
+        new = replayed[index] if index < len(replayed) else None
+        seq = (old or new).seq
+        if limit is not None and seq >= limit:
+            break
+        divergence = _first_difference(dossier_id, old, new)
+        if divergence is not None:
+            return ReplayResult(dossier_id, False, checked, divergence)
+        checked += 1
+    if error is not None:
+        return ReplayResult(dossier_id, False, checked, {"dossier_id": dossier_id, "kind": "divergence", **error})
+    return ReplayResult(dossier_id, True, checked, None)
+
+
+def _first_difference(dossier_id: str, old: Optional[Recorded], new: Optional[Recorded]) -> Optional[dict]:
+    if old is None or new is None:
+        present = old or new
+        what = "recorded entry missing from the replay" if new is None else "replay has an entry the journal lacks"
+        return {"dossier_id": dossier_id, "kind": "divergence", "seq": present.seq, "field": "entry",
+                "recorded": old.summary() if old else None, "replayed": new.summary() if new else None,
+                "message": f"seq {present.seq} ({present.kind}): {what}"}
+    for name in COMPARED_FIELDS:
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            if name == "payload":
+                a, b = _loads(a), _loads(b)
+                if a == b:  # same JSON, different text (cannot happen with canonical text)
+                    continue
+            kind = "rule_version" if name in ("ruleset", "rule_version") else "divergence"
+            return {"dossier_id": dossier_id, "kind": kind, "seq": old.seq, "field": name,
+                    "recorded": a, "replayed": b, "entry_kind": old.kind,
+                    "business_time": old.business_time,
+                    "message": f"seq {old.seq} ({old.kind} at {old.business_time}): {name} differs: "
+                               f"recorded {json.dumps(a, sort_keys=True, default=str)}, "
+                               f"replayed {json.dumps(b, sort_keys=True, default=str)}"}
+    return None
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """``first_divergence``: ``{dossier_id, kind (tamper | divergence | rule_version), seq, field,
+    recorded, replayed, message}`` or None when the replay reproduced every entry."""
+
+    dossier_id: str
+    ok: bool
+    entries_checked: int
+    first_divergence: Optional[dict]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ReplaySummary:
+    results: list[ReplayResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def dossiers(self) -> int:
+        return len(self.results)
+
+    @property
+    def diverged(self) -> list[ReplayResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def entries_checked(self) -> int:
+        return sum(r.entries_checked for r in self.results)
+
+    @property
+    def rate(self) -> float:
+        """Dossiers replayed per second."""
+        return self.dossiers / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "dossiers": self.dossiers, "diverged": len(self.diverged),
+                "entries_checked": self.entries_checked, "seconds": round(self.seconds, 3),
+                "dossiers_per_second": round(self.rate, 2),
+                "divergences": [r.first_divergence for r in self.diverged]}
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def replay_dossier(source, dossier_id: str, *, replayer: Optional[Replayer] = None) -> ReplayResult:
+    """Replay one dossier of ``source`` (Engine, URL, SQLAlchemy engine or Session) and compare.
+
+    Raises :class:`engine.errors.NotFound` when the store has neither the dossier nor entries of it.
+    """
+    store = SourceStore(source)
+    try:
+        recorded, problem = store.load(dossier_id)
+        if replayer is not None:
+            return replayer.replay(dossier_id, recorded, problem)
+        with Replayer(store.definitions()) as own:
+            return own.replay(dossier_id, recorded, problem)
+    finally:
+        store.close()
+
+
+def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
+               on_progress: Callable[[int, int, ReplayResult], None] | None = None,
+               stop_at_first: bool = False) -> ReplaySummary:
+    """Replay every dossier (or ``dossier_ids``) with one in-memory engine.
+
+    ``on_progress(done, total, result)`` is called after each dossier.
+    """
+    store = SourceStore(source)
+    started = time.perf_counter()
+    summary = ReplaySummary()
+    try:
+        ids = list(dossier_ids) if dossier_ids is not None else store.dossier_ids()
+        with Replayer(store.definitions()) as replayer:
+            for number, dossier_id in enumerate(ids, start=1):
+                recorded, problem = store.load(dossier_id)
+                result = replayer.replay(dossier_id, recorded, problem)
+                replayer.reset(dossier_id)
+                summary.results.append(result)
+                if on_progress is not None:
+                    on_progress(number, len(ids), result)
+                if stop_at_first and not result.ok:
+                    break
+    finally:
+        store.close()
+        summary.seconds = time.perf_counter() - started
+    return summary

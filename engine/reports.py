@@ -1,0 +1,519 @@
+"""The figures parliament asks for, computed from the journal alone (TRAJECTORY.md §8).
+
+:func:`report` reads journal entries only — never the current dossier rows — so a
+report for a year can be re-run at any time and, with ``as_of``, gives the "foto" a
+report published on that date would have seen (only entries whose business date is
+on or before ``as_of``). Classification (target group, region, agency) is the one in
+force *at the moment of the fact*: the latest target-group ``rule_decision`` before it
+in the dossier's journal.
+
+Definitions (year Y, horizon H = ``as_of``, or the latest business date in the journal):
+
+``registrations`` (000 Q1)
+    ``registered`` commands dated in Y, by agency/region and target group.
+``advice`` (000 Q2)
+    ``intake`` commands dated in Y, by advice and target group (shares per target group).
+``vdab_within_2_months`` (001 §6)
+    contracts (``contract_signed`` commands) dated in Y listing ``vdab`` whose window
+    (contract + ``vdab_months``, the last timely day) ended on or before H; fulfilled
+    in time when ``vdab_registered``/``vdab_exempt`` (also before the contract) or an
+    automatic fulfilment (pension age) is dated on or before the last timely day;
+    ``share_by_horizon`` counts fulfilment up to H. Suspensions are not counted (a
+    statistical, not a legal, window). ``pending``: contracts whose window is still open.
+``attest_duration_months`` (001 §10)
+    attests (``attest_issued``, ``attest_on`` in Y): months from the contract date to
+    ``attest_on`` (whole calendar months plus the fraction of the next month), median
+    overall, by advice (``none`` without an intake) and by target group.
+``mo_tests`` (004 Q1)
+    MO ``test_result`` commands dated in Y; passed per :func:`rules.components.mo_passed`
+    on the test date; per test and per person (a person passed when one test in Y passed).
+``attests`` (004 Q3)
+    ``attest_issued`` entries with ``attest_on`` in Y, by target group and agency.
+``first_infractions`` (001 §11)
+    dossiers whose first ``infraction_established`` has ``established_on`` in Y, by type.
+``handed_over`` / ``first_handed_over`` (001 §11, "per jaar van doorsturen")
+    infractions handed to enforcement in Y by type; dossiers whose first hand-over is in Y.
+
+Formats: :func:`format_table` (text), :func:`to_csv` (tidy: section,row,measure,value),
+:func:`to_png` (matplotlib, Agg; no global pyplot state).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Optional
+
+from sqlmodel import func, select
+
+from rules import components as component_rules
+from rules import dates, parameters
+
+from .models import JournalEntry
+from .replay import Recorded, SourceStore
+
+__all__ = ["report", "format_table", "to_csv", "to_png", "tables", "months_between", "TARGET_GROUPS"]
+
+TARGET_GROUPS = ("obligated", "entitled", "excluded")
+_KINDS = ("import", "rule_decision", "command", "attest_issued", "infraction_established", "handed_over",
+          "component_fulfilled")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def months_between(start: date, end: date) -> float:
+    """Whole calendar months from ``start`` to ``end`` plus the elapsed fraction of the next month."""
+    if end < start:
+        return -months_between(end, start)
+    whole = (end.year - start.year) * 12 + end.month - start.month
+    while whole > 0 and dates.add_months(start, whole) > end:
+        whole -= 1
+    anchor = dates.add_months(start, whole)
+    following = dates.add_months(start, whole + 1)
+    return whole + (end - anchor).days / (following - anchor).days
+
+
+def _share(part: int, whole: int) -> Optional[float]:
+    return round(part / whole, 4) if whole else None
+
+
+def _median(values: list[float]) -> Optional[float]:
+    return round(statistics.median(values), 2) if values else None
+
+
+def _in_year(day: Optional[str], year: int) -> bool:
+    return day is not None and day[:4] == str(year)
+
+
+@dataclass
+class _Classification:
+    target_group: Optional[str] = None
+    region: Optional[str] = None
+    agency: Optional[str] = None
+
+
+@dataclass
+class _Fact:
+    on: str  # ISO business date (or the legal date the entry names)
+    who: _Classification
+    data: dict
+
+
+@dataclass
+class _History:
+    """One dossier's journal, reduced to what the reports need (each fact with its classification)."""
+
+    commands: list = field(default_factory=list)  # (seq, type, _Fact)
+    attests: list = field(default_factory=list)  # (seq, _Fact)
+    infractions: list = field(default_factory=list)  # (seq, _Fact)
+    hand_overs: list = field(default_factory=list)  # (seq, _Fact)
+    fulfilled: list = field(default_factory=list)  # (seq, _Fact)
+
+    def last_command(self, kind: str, before_seq: int) -> Optional[_Fact]:
+        found = [f for seq, t, f in self.commands if t == kind and seq < before_seq]
+        return found[-1] if found else None
+
+
+def _histories(entries: list[tuple[str, Recorded]]) -> dict[str, _History]:
+    out: dict[str, _History] = {}
+    current: dict[str, _Classification] = {}
+    for dossier_id, entry in entries:
+        history = out.setdefault(dossier_id, _History())
+        who = current.setdefault(dossier_id, _Classification())
+        data = entry.data
+        if entry.kind == "rule_decision" and data.get("question") == "target_group":
+            current[dossier_id] = _Classification(data.get("target_group"), data.get("region"), data.get("agency"))
+        elif entry.kind == "command":
+            history.commands.append((entry.seq, data.get("type"), _Fact(entry.business_date, who,
+                                                                        data.get("payload") or {})))
+        elif entry.kind == "attest_issued":
+            history.attests.append((entry.seq, _Fact(data.get("attest_on", entry.business_date), who, data)))
+        elif entry.kind == "infraction_established":
+            history.infractions.append((entry.seq, _Fact(data.get("established_on", entry.business_date),
+                                                         who, data)))
+        elif entry.kind == "handed_over":
+            history.hand_overs.append((entry.seq, _Fact(data.get("handed_over_on", entry.business_date),
+                                                        who, data)))
+        elif entry.kind == "component_fulfilled":
+            history.fulfilled.append((entry.seq, _Fact(data.get("on", entry.business_date), who, data)))
+    return out
+
+
+def _by_group() -> dict:
+    return {group: 0 for group in TARGET_GROUPS}
+
+
+def _group(who: _Classification) -> str:
+    return who.target_group if who.target_group in TARGET_GROUPS else "excluded"
+
+
+# ---------------------------------------------------------------- the report
+
+
+def report(source, year: int, as_of: Optional[date] = None) -> dict:
+    """The yearly figures for ``year`` from the journal of ``source`` (Engine, URL, SQLAlchemy
+    engine or Session); with ``as_of``, only what was journaled by the end of that day."""
+    if as_of is not None and not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a date, got {as_of!r}")
+    store = SourceStore(source)
+    try:
+        until = as_of.isoformat() if as_of else None
+        entries = store.entries(kinds=_KINDS, until_date=until)
+        with store.session() as session:
+            query = select(func.max(JournalEntry.business_date))
+            if until:
+                query = query.where(JournalEntry.business_date <= until)
+            latest = session.exec(query).one()
+    finally:
+        store.close()
+    horizon = date.fromisoformat(until or latest) if (until or latest) else date(year, 12, 31)
+    histories = _histories(entries)
+    return {
+        "year": year,
+        "as_of": until,
+        "horizon": horizon.isoformat(),
+        "dossiers": len(histories),
+        "journal_entries_read": len(entries),
+        "registrations": _registrations(histories, year),
+        "advice": _advice(histories, year),
+        "vdab_within_2_months": _vdab(histories, year, horizon),
+        "attest_duration_months": _attest_durations(histories, year),
+        "mo_tests": _mo_tests(histories, year),
+        "attests": _attests(histories, year),
+        "first_infractions": _first_infractions(histories, year),
+        "handed_over": _handed_over(histories, year),
+        "first_handed_over": _first_handed_over(histories, year),
+    }
+
+
+def _registrations(histories: dict[str, _History], year: int) -> dict:
+    rows: dict[tuple, dict] = {}
+    total = {**_by_group(), "total": 0}
+    for history in histories.values():
+        for _, kind, fact in history.commands:
+            if kind != "registered" or not _in_year(fact.on, year):
+                continue
+            key = (fact.who.agency, fact.who.region)
+            row = rows.setdefault(key, {"agency": key[0], "region": key[1], **_by_group(), "total": 0})
+            group = _group(fact.who)
+            row[group] += 1
+            row["total"] += 1
+            total[group] += 1
+            total["total"] += 1
+    ordered = sorted(rows.values(), key=lambda r: (r["agency"] or "", r["region"] or ""))
+    return {"rows": ordered, "total": total}
+
+
+def _advice(histories: dict[str, _History], year: int) -> dict:
+    counts: dict[str, dict] = {}
+    totals = {**_by_group(), "total": 0}
+    for history in histories.values():
+        for _, kind, fact in history.commands:
+            if kind != "intake" or not _in_year(fact.on, year):
+                continue
+            advice = fact.data.get("advice") or "none"
+            row = counts.setdefault(advice, {"advice": advice, **_by_group(), "total": 0})
+            group = _group(fact.who)
+            row[group] += 1
+            row["total"] += 1
+            totals[group] += 1
+            totals["total"] += 1
+    rows = []
+    for advice in sorted(counts):
+        row = counts[advice]
+        row["share"] = _share(row["total"], totals["total"])
+        for group in ("obligated", "entitled"):
+            row[f"share_{group}"] = _share(row[group], totals[group])
+        rows.append(row)
+    return {"rows": rows, "total": totals}
+
+
+def _vdab(histories: dict[str, _History], year: int, horizon: date) -> dict:
+    def empty() -> dict:
+        return {"contracts": 0, "within": 0, "fulfilled_by_horizon": 0, "pending": 0}
+
+    overall = empty()
+    by_group: dict[str, dict] = {}
+    for history in histories.values():
+        for seq, kind, fact in history.commands:
+            if kind != "contract_signed" or not _in_year(fact.on, year) or \
+                    "vdab" not in (fact.data.get("components") or []):
+                continue
+            signed = date.fromisoformat(fact.on)
+            last = dates.last_timely_day(signed, months=parameters.value("vdab_months", signed))
+            group = by_group.setdefault(_group(fact.who), empty())
+            if last > horizon:
+                overall["pending"] += 1
+                group["pending"] += 1
+                continue
+            done = [date.fromisoformat(f.on) for _, t, f in history.commands if t in ("vdab_registered", "vdab_exempt")]
+            done += [date.fromisoformat(f.on) for _, f in history.fulfilled
+                     if f.data.get("component") == "vdab" and f.data.get("by") not in (None, "not_in_contract")]
+            first = min((d for d in done if d <= horizon), default=None)
+            for bucket in (overall, group):
+                bucket["contracts"] += 1
+                bucket["within"] += first is not None and first <= last
+                bucket["fulfilled_by_horizon"] += first is not None
+    for bucket in (overall, *by_group.values()):
+        bucket["share"] = _share(bucket["within"], bucket["contracts"])
+        bucket["share_by_horizon"] = _share(bucket["fulfilled_by_horizon"], bucket["contracts"])
+    return {**overall, "by_target_group": dict(sorted(by_group.items()))}
+
+
+def _attest_durations(histories: dict[str, _History], year: int) -> dict:
+    overall: list[float] = []
+    by_advice: dict[str, list] = defaultdict(list)
+    by_group: dict[str, list] = defaultdict(list)
+    for history in histories.values():
+        for seq, fact in history.attests:
+            if not _in_year(fact.on, year):
+                continue
+            contract = history.last_command("contract_signed", seq)
+            if contract is None:
+                continue
+            months = months_between(date.fromisoformat(contract.on), date.fromisoformat(fact.on))
+            intake = history.last_command("intake", seq)
+            advice = (intake.data.get("advice") if intake else None) or "none"
+            overall.append(months)
+            by_advice[advice].append(months)
+            by_group[_group(fact.who)].append(months)
+
+    def summary(values: list[float]) -> dict:
+        return {"n": len(values), "median": _median(values)}
+
+    return {**summary(overall),
+            "by_advice": {k: summary(v) for k, v in sorted(by_advice.items())},
+            "by_target_group": {k: summary(v) for k, v in sorted(by_group.items())}}
+
+
+def _mo_tests(histories: dict[str, _History], year: int) -> dict:
+    def empty() -> dict:
+        return {"tests": 0, "passed": 0, "persons": 0, "persons_passed": 0}
+
+    overall = empty()
+    by_group: dict[str, dict] = {}
+    for history in histories.values():
+        person: dict[str, bool] = {}
+        for _, kind, fact in history.commands:
+            if kind != "test_result" or fact.data.get("component") != "mo" or not _in_year(fact.on, year):
+                continue
+            passed = component_rules.mo_passed(fact.data["core_percent"], fact.data["total_percent"],
+                                               date.fromisoformat(fact.on))
+            group = _group(fact.who)
+            bucket = by_group.setdefault(group, empty())
+            for b in (overall, bucket):
+                b["tests"] += 1
+                b["passed"] += passed
+            person[group] = person.get(group, False) or passed
+        if person:
+            passed_any = any(person.values())
+            overall["persons"] += 1
+            overall["persons_passed"] += passed_any
+            group = next(reversed(person))  # the target group at the person's last test
+            by_group[group]["persons"] += 1
+            by_group[group]["persons_passed"] += passed_any
+    for bucket in (overall, *by_group.values()):
+        bucket["pass_rate"] = _share(bucket["passed"], bucket["tests"])
+        bucket["person_pass_rate"] = _share(bucket["persons_passed"], bucket["persons"])
+    return {**overall, "by_target_group": dict(sorted(by_group.items()))}
+
+
+def _attests(histories: dict[str, _History], year: int) -> dict:
+    by_group: Counter = Counter()
+    by_agency: Counter = Counter()
+    for history in histories.values():
+        for _, fact in history.attests:
+            if _in_year(fact.on, year):
+                by_group[_group(fact.who)] += 1
+                by_agency[fact.who.agency or "none"] += 1
+    return {"total": sum(by_group.values()), "by_target_group": dict(sorted(by_group.items())),
+            "by_agency": dict(sorted(by_agency.items()))}
+
+
+def _first_infractions(histories: dict[str, _History], year: int) -> dict:
+    by_type: Counter = Counter()
+    for history in histories.values():
+        if history.infractions:
+            _, first = min(history.infractions, key=lambda item: (item[1].on, item[0]))
+            if _in_year(first.on, year):
+                by_type[first.data.get("type")] += 1
+    return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
+
+
+def _handed_over(histories: dict[str, _History], year: int) -> dict:
+    by_type: Counter = Counter()
+    for history in histories.values():
+        for _, fact in history.hand_overs:
+            if _in_year(fact.on, year):
+                by_type[fact.data.get("type")] += 1
+    return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
+
+
+def _first_handed_over(histories: dict[str, _History], year: int) -> dict:
+    by_type: Counter = Counter()
+    for history in histories.values():
+        if history.hand_overs:
+            _, first = min(history.hand_overs, key=lambda item: (item[1].on, item[0]))
+            if _in_year(first.on, year):
+                by_type[first.data.get("type")] += 1
+    return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
+
+
+# ---------------------------------------------------------------- output formats
+
+
+def _pct(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def tables(rep: dict) -> list[tuple[str, str, list[str], list[list]]]:
+    """The report as tables: ``(section, title, headers, rows)``; the first column is the row key."""
+    y = rep["year"]
+    out = []
+    reg = rep["registrations"]
+    out.append(("registrations", f"Registrations in {y} by agency/region and target group (000 Q1)",
+                ["agency/region", *TARGET_GROUPS, "total"],
+                [[f"{r['agency'] or '-'}/{r['region'] or '-'}", *(r[g] for g in TARGET_GROUPS), r["total"]]
+                 for r in reg["rows"]] + [["total", *(reg["total"][g] for g in TARGET_GROUPS),
+                                           reg["total"]["total"]]]))
+    adv = rep["advice"]
+    out.append(("advice", f"Advice at intake in {y} (000 Q2)",
+                ["advice", "obligated", "share_obligated", "entitled", "share_entitled", "total", "share"],
+                [[r["advice"], r["obligated"], r["share_obligated"], r["entitled"], r["share_entitled"],
+                  r["total"], r["share"]] for r in adv["rows"]]
+                + [["total", adv["total"]["obligated"], None, adv["total"]["entitled"], None,
+                    adv["total"]["total"], None]]))
+    vdab = rep["vdab_within_2_months"]
+    out.append(("vdab_within_2_months", f"VDAB registration within 2 months of a contract signed in {y} (001 §6)",
+                ["target_group", "contracts", "within", "share", "fulfilled_by_horizon", "share_by_horizon",
+                 "pending"],
+                [[g, b["contracts"], b["within"], b["share"], b["fulfilled_by_horizon"], b["share_by_horizon"],
+                  b["pending"]] for g, b in vdab["by_target_group"].items()]
+                + [["total", vdab["contracts"], vdab["within"], vdab["share"], vdab["fulfilled_by_horizon"],
+                    vdab["share_by_horizon"], vdab["pending"]]]))
+    dur = rep["attest_duration_months"]
+    out.append(("attest_duration_months", f"Median months from contract to attest, attests in {y} (001 §10)",
+                ["group", "n", "median_months"],
+                [[f"advice={k}", v["n"], v["median"]] for k, v in dur["by_advice"].items()]
+                + [[f"target_group={k}", v["n"], v["median"]] for k, v in dur["by_target_group"].items()]
+                + [["total", dur["n"], dur["median"]]]))
+    mo = rep["mo_tests"]
+    out.append(("mo_tests", f"MO test results in {y} (004 Q1)",
+                ["target_group", "tests", "passed", "pass_rate", "persons", "persons_passed", "person_pass_rate"],
+                [[g, b["tests"], b["passed"], b["pass_rate"], b["persons"], b["persons_passed"],
+                  b["person_pass_rate"]] for g, b in mo["by_target_group"].items()]
+                + [["total", mo["tests"], mo["passed"], mo["pass_rate"], mo["persons"], mo["persons_passed"],
+                    mo["person_pass_rate"]]]))
+    att = rep["attests"]
+    out.append(("attests", f"Attests issued in {y} (004 Q3)", ["group", "attests"],
+                [[f"target_group={k}", v] for k, v in att["by_target_group"].items()]
+                + [[f"agency={k}", v] for k, v in att["by_agency"].items()] + [["total", att["total"]]]))
+    for section, title in (("first_infractions", f"Dossiers with their first infraction established in {y} (001 §11)"),
+                           ("handed_over", f"Infractions handed over to enforcement in {y}"),
+                           ("first_handed_over", f"Dossiers first handed over to enforcement in {y} (001 §11)")):
+        part = rep[section]
+        out.append((section, title, ["type", "dossiers" if section != "handed_over" else "infractions"],
+                    [[k, v] for k, v in part["by_type"].items()] + [["total", part["total"]]]))
+    return out
+
+
+def _cell(header: str, value) -> str:
+    if value is None:
+        return "–"
+    if header.startswith("share") or header.endswith("rate"):
+        return _pct(value)
+    return str(value)
+
+
+def format_table(rep: dict) -> str:
+    """A plain-text rendering (fixed-width tables, shares as percentages)."""
+    lines = [f"Inburgering report {rep['year']} — "
+             + (f"as journaled on {rep['as_of']}" if rep["as_of"] else f"journal up to {rep['horizon']}")
+             + f" — {rep['dossiers']} dossiers"]
+    for _, title, headers, rows in tables(rep):
+        cells = [headers] + [[_cell(h, v) for h, v in zip(headers, row)] for row in rows]
+        widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
+        lines += ["", title, "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                                        for i, (h, w) in enumerate(zip(headers, widths))),
+                  "  ".join("-" * w for w in widths)]
+        for row in cells[1:]:
+            lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                   for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rep: dict) -> str:
+    """Tidy CSV: ``section,row,measure,value`` (shares as fractions, empty when undefined)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["year", "as_of", "section", "row", "measure", "value"])
+    for section, _, headers, rows in tables(rep):
+        for row in rows:
+            for header, value in zip(headers[1:], row[1:]):
+                writer.writerow([rep["year"], rep["as_of"] or "", section, row[0], header,
+                                 "" if value is None else value])
+    return buffer.getvalue()
+
+
+def to_png(rep: dict, path) -> None:
+    """A one-page chart of the report (matplotlib, Agg canvas; thread-safe, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(15, 9), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 3)
+    title = f"Inburgering {rep['year']}" + (f" (as journaled on {rep['as_of']})" if rep["as_of"] else "")
+    fig.suptitle(f"{title} — {rep['dossiers']} dossiers")
+
+    ax = axes[0][0]
+    rows = rep["registrations"]["rows"]
+    labels = [f"{r['agency'] or '-'}\n{r['region'] or '-'}" for r in rows]
+    bottom = [0] * len(rows)
+    for group in TARGET_GROUPS:
+        values = [r[group] for r in rows]
+        ax.bar(labels, values, bottom=bottom, label=group)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_title("Registrations by agency/region")
+    ax.tick_params(axis="x", labelsize=7, labelrotation=30)
+    ax.legend(fontsize=7)
+
+    ax = axes[0][1]
+    adv = rep["advice"]["rows"]
+    ax.barh([r["advice"] for r in adv], [r["total"] for r in adv], color="tab:purple")
+    ax.set_title("Advice at intake")
+
+    ax = axes[0][2]
+    vdab = rep["vdab_within_2_months"]
+    shares = [vdab["share"] or 0, vdab["share_by_horizon"] or 0]
+    ax.bar(["within 2 months", "by horizon"], [s * 100 for s in shares], color="tab:green")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%")
+    ax.set_title(f"VDAB registration ({vdab['contracts']} contracts)")
+
+    ax = axes[1][0]
+    dur = rep["attest_duration_months"]["by_advice"]
+    ax.bar(list(dur), [v["median"] or 0 for v in dur.values()], color="tab:orange")
+    ax.set_title(f"Median months contract → attest (all: {rep['attest_duration_months']['median']})")
+    ax.tick_params(axis="x", labelsize=7)
+
+    ax = axes[1][1]
+    mo = rep["mo_tests"]
+    att = rep["attests"]
+    ax.bar(["MO pass rate (tests)", "MO pass rate (persons)"],
+           [(mo["pass_rate"] or 0) * 100, (mo["person_pass_rate"] or 0) * 100], color="tab:blue")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%")
+    ax.set_title(f"MO ({mo['tests']} tests) — attests issued: {att['total']}")
+
+    ax = axes[1][2]
+    first = rep["first_infractions"]["by_type"]
+    ax.barh(list(first) or ["(none)"], list(first.values()) or [0], color="tab:red")
+    ax.set_title(f"First infractions by type ({rep['first_infractions']['total']})")
+    ax.tick_params(axis="y", labelsize=7)
+
+    fig.savefig(path, format="png", dpi=100)
