@@ -226,6 +226,8 @@ def suspended(ctx, payload: dict, actor: str) -> None:
                 ctx.record("deadline_extended", {"deadline": deadline.name, "from": deadline.last_timely.isoformat(),
                                                  "to": moved.isoformat()}, actor=actor)
                 deadline.last_timely = moved
+                if deadline.name == "b1":
+                    state.b1_due_on = moved
     for infraction in state.infractions:
         if infraction.outcome == "open" and infraction.regularisation_last_day is not None:
             moved = dates.extend_for_suspension(infraction.regularisation_last_day, start, end)

@@ -122,6 +122,9 @@ class Engine:
             if ctx.state.target_group == "excluded" and ctx.trajectory() is None:
                 raise Refused(f"dossier {dossier_id} is excluded: there is no trajectory to act on")
             ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
+            # Deadlines that expired before this event are acted on first (catch-up after downtime):
+            # an overdue timer is not swallowed by the event that would have met it in time.
+            ctx.run_all()
             HANDLERS[event_type](ctx, payload, actor.label)
             ctx.save()
             return {"dossier_id": dossier_id, "version": ctx.row.version}

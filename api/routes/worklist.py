@@ -10,6 +10,8 @@ from .common import MAX_LIMIT, MAX_OFFSET, errors, get_engine
 router = APIRouter(tags=["worklist"])
 Agency = Literal["atlas", "amal", "agii"]
 TargetGroup = Literal["obligated", "entitled", "excluded"]
+#: the caseworker user tasks of processes/trajectory.bpmn
+Step = Literal["register", "intake", "contract", "mo", "nt2", "pnt", "vdab"]
 
 
 @router.get("/worklist", operation_id="get_worklist",
@@ -18,7 +20,7 @@ TargetGroup = Literal["obligated", "entitled", "excluded"]
                         "auditors and admins any agency, or all when `agency` is omitted.",
             responses=errors(401, 403, 422))
 def get_worklist(request: Request, agency: Optional[Agency] = None,
-                 step: Optional[str] = Query(None, min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$"),
+                 step: Optional[Step] = None,
                  target_group: Optional[TargetGroup] = None, overdue: bool = False,
                  offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=MAX_LIMIT),
                  actor: Actor = Depends(require(CASEWORKER, AUDITOR, ADMIN))) -> dict:

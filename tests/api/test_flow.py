@@ -49,7 +49,10 @@ def test_happy_path(client, auth):
 
     worklist = client.get("/worklist", headers=caseworker).json()
     assert [item["dossier_id"] for item in worklist["items"]] == ["n1"]
-    assert worklist["items"][0]["waiting_on"] == view["waiting_on"]
+    assert worklist["items"][0]["waiting_on"] == view["waiting_on"] == ["mo", "nt2"]
+    assert client.get("/worklist?step=mo&target_group=obligated", headers=caseworker).json()["total"] == 1
+    assert client.get("/worklist?step=intake", headers=caseworker).json()["total"] == 0
+    assert client.get("/worklist?overdue=true", headers=caseworker).json()["total"] == 0
 
 
 def test_stale_if_match_is_409_and_writes_nothing(client, auth, newcomer):

@@ -26,8 +26,12 @@ def assert_422(response, path):
     ({"nationalities": ["MA", "x"]}, "$.nationalities[1]"),
     ({"id": ""}, "$.id"),
     ({"colour": "blue"}, "$"),                                # additional property
+    ({"obligation_start": "0001-01-01"}, "$.obligation_start"),  # before any rule is in force
+    ({"obligation_start": "9999-12-31", "birth_date": "9990-01-01"}, "$.birth_date"),  # deadlines overflow
+    ({"birth_date": "2030-01-01"}, "$.birth_date"),          # born after the obligation starts
 ], ids=["impossible-date", "month-13", "unknown-residence", "nis-short", "nis-letters", "nis-int",
-        "nationalities-type", "nationality-item", "empty-id", "extra-field"])
+        "nationalities-type", "nationality-item", "empty-id", "extra-field", "year-1", "year-9999",
+        "born-after-start"])
 def test_invalid_newcomer(client, auth, overrides, path):
     response = client.post("/newcomers", json=newcomer_data("bad", **overrides), headers=auth("admin"))
     assert_422(response, path)
@@ -83,6 +87,8 @@ def test_bad_json_event(client, auth, newcomer, raw):
     ("contract_signed", {"components": ["mo", "cooking"]}, "$.components[1]"),
     ("activity", {"kind": "work", "from": "2024-02-30", "to": "2024-03-01"}, "$.from"),  # impossible date
     ("suspended", {"from": "2024-01-01", "to": "2024-1-5"}, "$.to"),
+    ("suspended", {"from": "0001-01-01", "to": "9999-12-31"}, "$.from"),  # out of the supported range
+    ("activity", {"kind": "work", "from": "2024-01-01", "to": "9999-12-31"}, "$.to"),
     ("moved", {"nis_code": "ABCDE"}, "$.nis_code"),                      # bad NIS
     ("residence_changed", {"residence": "tourist"}, "$.residence"),      # unknown residence
     ("test_result", {"component": "mo"}, "$"),                           # mo needs its percentages
@@ -116,7 +122,7 @@ def test_empty_body_counts_as_empty_object_for_events(client, auth, newcomer):
 @pytest.mark.parametrize("query,path", [
     ("limit=0", "$.query.limit"), ("limit=501", "$.query.limit"), ("offset=-1", "$.query.offset"),
     ("limit=ten", "$.query.limit"), ("overdue=maybe", "$.query.overdue"), ("agency=mars", "$.query.agency"),
-    ("target_group=everyone", "$.query.target_group"),
+    ("target_group=everyone", "$.query.target_group"), ("step=decide", "$.query.step"),
 ])
 def test_invalid_worklist_query(client, auth, query, path):
     assert_422(client.get(f"/worklist?{query}", headers=auth("admin")), path)
