@@ -521,9 +521,9 @@ def test_annulment_leaves_decided_infractions_alone(story):
     assert len(s.infractions()) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the law gives no start date for a new registration deadline "
-                   "after moving back into the Dutch-language area; the engine keeps the first deadline "
-                   "(left open in the issue notes)")
+@pytest.mark.xfail(strict=True, reason="known bug: TRAJECTORY.md §2 starts a mover's obligation on the day they move "
+                   "into the Dutch-language area, but redecide_target_group keeps the first registration "
+                   "deadline instead of starting a new one (left open in the issue notes)")
 def test_moving_back_into_flanders_starts_a_new_registration_deadline(story):
     """TRAJECTORY.md §2: for movers the obligation starts on the day they move into the
     Dutch-language area; README "Annulment": while not obligated no deadline of theirs fires.
