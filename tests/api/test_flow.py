@@ -157,3 +157,19 @@ def test_openapi_publishes_one_operation_per_event(client):
     assert "$ref" not in str(newcomer_schema) and "$defs" not in newcomer_schema
     assert "/dossiers/{dossier_id}/events/{event_type}" not in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_unexpected_errors_reveal_nothing(engine, settings, auth, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail 90050512345")
+
+    monkeypatch.setattr(engine, "worklist", broken)
+    with TestClient(create_app(engine, settings), raise_server_exceptions=False) as client:
+        response = client.get("/worklist", headers=auth("admin"))
+    assert response.status_code == 500
+    assert response.json()["error"] == "InternalError"
+    assert "secret" not in response.text and "90050512345" not in response.text
