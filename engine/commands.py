@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from .errors import InvalidInput
 
@@ -88,7 +88,7 @@ ENFORCEMENT_EVENTS = frozenset({"enforcement_decision"})
 @lru_cache(maxsize=None)
 def _validator(schema_key: str) -> Draft202012Validator:
     schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return Draft202012Validator(schema)  # dates are checked by parse_date, with a clearer message
 
 
 NEWCOMER_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "newcomer.json").read_text())
@@ -101,29 +101,39 @@ def _path(error) -> str:
     return path
 
 
+#: Supported calendar range: deadlines add months and suspended days to dates, so stay far
+#: from date.max; before 1900 no dated parameter is in force. Not a legal date, a sanity bound.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2199, 12, 31)
+
+
+def _date_fields(schema: dict) -> tuple[str, ...]:
+    """Top-level properties that hold a ``YYYY-MM-DD`` date (``format: date`` or a ``date`` $ref)."""
+    return tuple(name for name, prop in schema.get("properties", {}).items()
+                 if isinstance(prop, dict) and (prop.get("format") == "date" or prop.get("$ref", "").endswith("/date")))
+
+
 def validate(schema_key: str, body) -> None:
     """Raise :class:`InvalidInput` naming the JSON path of the first error."""
     errors = sorted(_validator(schema_key).iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         raise InvalidInput(_path(err), err.message)
-    _check_dates(body, "$")
+    schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
+    for name in _date_fields(schema):
+        if name in body:
+            parse_date(body[name], f"$.{name}")
 
 
-def _check_dates(value, path: str) -> None:
-    """Dates must be real calendar dates (the pattern alone lets 2024-02-30 through)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_dates(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_dates(item, f"{path}[{index}]")
-    elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-" \
-            and value.replace("-", "").isdigit():
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(path, f"{value} is not a calendar date") from None
+def parse_date(value: str, path: str) -> date:
+    """A real calendar date inside the supported range (the pattern alone lets 2024-02-30 through)."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(path, f"{value} is not a calendar date") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise InvalidInput(path, f"{value} is outside the supported range {MIN_DATE}..{MAX_DATE}")
+    return day
 
 
 def validate_event(event_type: str, payload) -> None:
@@ -134,6 +144,8 @@ def validate_event(event_type: str, payload) -> None:
 
 def validate_newcomer(newcomer) -> None:
     validate("__newcomer__", newcomer)
+    if date.fromisoformat(newcomer["birth_date"]) > date.fromisoformat(newcomer["obligation_start"]):
+        raise InvalidInput("$.birth_date", "birth date is after the obligation start")
     insz = newcomer.get("insz") if isinstance(newcomer, dict) else None
     if insz is not None and not insz_valid(insz, newcomer.get("birth_date")):
         raise InvalidInput("$.insz", "national register number fails its checksum")

@@ -140,8 +140,7 @@ class Engine:
         return len(due)
 
     def _check_access(self, ctx: DossierContext, actor: Actor) -> None:
-        if actor.role == "caseworker" and actor.agency is not None and ctx.state.agency != actor.agency:
-            raise NotFound(f"dossier {ctx.row.id!r} not found")
+        _check_agency(actor, ctx.state, ctx.row.id)
 
     # ----- reads ---------------------------------------------------------
     def dossier_state(self, dossier_id: str, actor: Actor | None = None) -> DossierState:
@@ -150,8 +149,7 @@ class Engine:
             if row is None:
                 raise NotFound(f"dossier {dossier_id!r} not found")
             state = DossierState.from_json(json.loads(row.state))
-            if actor is not None and actor.role == "caseworker" and actor.agency not in (None, state.agency):
-                raise NotFound(f"dossier {dossier_id!r} not found")
+            _check_agency(actor, state, dossier_id)
             return state
 
     def dossier_view(self, dossier_id: str, actor: Actor | None = None) -> dict:
@@ -160,8 +158,7 @@ class Engine:
             if row is None:
                 raise NotFound(f"dossier {dossier_id!r} not found")
             state = DossierState.from_json(json.loads(row.state))
-            if actor is not None and actor.role == "caseworker" and actor.agency not in (None, state.agency):
-                raise NotFound(f"dossier {dossier_id!r} not found")
+            _check_agency(actor, state, dossier_id)
             timers = session.exec(select(DueTimer).where(DueTimer.dossier_id == dossier_id)).all()
             return view_of(row, state, timers)
 
@@ -176,7 +173,7 @@ class Engine:
             if agency is not None:
                 query = query.where(Dossier.agency == agency)
             if step is not None:
-                query = query.where(Dossier.waiting_on.contains(step))
+                query = query.where(Dossier.waiting_on.contains(step, autoescape=True))
             if target is not None:
                 query = query.where(Dossier.target_group == target)
             if overdue:
@@ -212,6 +209,12 @@ class Engine:
     def dossier_ids(self) -> list[str]:
         with Session(self.db) as session:
             return list(session.exec(select(Dossier.id).order_by(Dossier.id)))
+
+
+def _check_agency(actor: Actor | None, state: DossierState, dossier_id: str) -> None:
+    """A caseworker works for one agency and sees only its dossiers (others answer 404)."""
+    if actor is not None and actor.role == "caseworker" and (actor.agency is None or actor.agency != state.agency):
+        raise NotFound(f"dossier {dossier_id!r} not found")
 
 
 def _summary(row: Dossier) -> dict:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from datetime import date
 from typing import Any, Optional
 
 from fastapi import Request
@@ -91,37 +89,3 @@ def inline_refs(schema: Any, defs: dict | None = None) -> Any:
     if isinstance(schema, list):
         return [inline_refs(item, defs) for item in schema]
     return schema
-
-
-# ----- up-front checks the engine does not (yet) make ----------------------------
-#: no rules parameter is in force before 1900-01-01 (rules.parameters raises NoValueOnDate)
-MIN_DATE = date(1900, 1, 1)
-#: deadlines add months and suspended days to dates; stay far from date.max (9999-12-31)
-MAX_DATE = date(2199, 12, 31)
-_DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-
-
-def date_fields(schema: dict) -> tuple[str, ...]:
-    """Top-level properties of a (refs-inlined) body schema that hold a ``YYYY-MM-DD`` date."""
-    return tuple(name for name, prop in schema.get("properties", {}).items()
-                 if isinstance(prop, dict) and prop.get("pattern") == _DATE_PATTERN)
-
-
-def check_date_range(body: Any, fields: tuple[str, ...]) -> None:
-    """Refuse calendar dates outside [MIN_DATE, MAX_DATE] (the engine fails on them with a 500).
-
-    Malformed or impossible dates are left to the engine's validation, which names them.
-    """
-    if not isinstance(body, dict):
-        return
-    for name in fields:
-        value = body.get(name)
-        if not isinstance(value, str) or not re.fullmatch(_DATE_PATTERN[1:-1], value):
-            continue
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            continue
-        if not MIN_DATE <= day <= MAX_DATE:
-            raise InvalidInput(f"$.{name}", f"{value} is outside the supported range "
-                                            f"{MIN_DATE.isoformat()}..{MAX_DATE.isoformat()}")

@@ -10,7 +10,7 @@ from engine import commands
 from engine.errors import InvalidInput
 from engine.service import Actor
 
-from .common import check_date_range, date_fields, errors, get_engine, json_body, json_request_body
+from .common import errors, get_engine, json_body, json_request_body
 
 router = APIRouter(tags=["events"])
 
@@ -38,13 +38,10 @@ def expected_version(if_match: Optional[str]) -> Optional[int]:
 
 
 def _event_route(event_type: str, schema: dict):
-    dates = date_fields(schema)
-
     async def post_event(request: Request, dossier_id: str = DOSSIER_ID, if_match: Optional[str] = IF_MATCH,
                          actor: Actor = Depends(require(*roles_for(event_type)))) -> dict:
         version = expected_version(if_match)
         body = await json_body(request, empty={})
-        check_date_range(body, dates)
         return get_engine(request).handle(dossier_id, event_type, body, actor=actor, expected_version=version)
 
     post_event.__name__ = f"post_{event_type}"

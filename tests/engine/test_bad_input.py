@@ -171,3 +171,44 @@ def test_cli_import_refuses_a_file_with_a_bad_line_and_writes_nothing(tmp_path, 
     extract.write_text(json.dumps(good) + "\n")
     result = CliRunner().invoke(app, ["import", str(extract), "--database", database_url])
     assert result.exit_code == 0 and '"obligated": 1' in result.output
+
+
+@pytest.mark.parametrize("change, path, words", [
+    ({"obligation_start": "0001-01-01", "birth_date": "0001-01-01"}, "$.birth_date", "outside the supported range"),
+    ({"obligation_start": "9999-12-31"}, "$.obligation_start", "outside the supported range"),
+    ({"birth_date": "2025-01-01"}, "$.birth_date", "after the obligation start"),
+])
+def test_dates_outside_what_the_law_covers_are_refused(engine, change, path, words):
+    before = _counts(engine)
+    with pytest.raises(InvalidInput) as caught:
+        engine.import_newcomer(newcomer(**change))
+    assert caught.value.path == path and words in caught.value.detail
+    assert _counts(engine) == before
+
+
+def test_suspension_of_absurd_length_is_refused(engine):
+    engine.import_newcomer(newcomer())
+    with pytest.raises(InvalidInput, match="outside the supported range"):
+        engine.handle("N1", "suspended", {"from": "0001-01-01", "to": "9999-12-31"}, actor=CASEWORKER)
+
+
+def test_only_date_fields_are_read_as_dates(engine):
+    """An id that merely looks like a date is an id."""
+    assert engine.import_newcomer(newcomer("2024-02-30"))["target_group"] == "obligated"
+
+
+def test_caseworker_without_agency_sees_nothing(engine):
+    from engine.errors import NotFound
+    from engine.service import Actor
+
+    engine.import_newcomer(newcomer())
+    with pytest.raises(NotFound):
+        engine.dossier_view("N1", Actor("cw", "caseworker", None))
+    with pytest.raises(NotFound):
+        engine.handle("N1", "registered", {}, actor=Actor("cw", "caseworker", None))
+
+
+def test_worklist_step_filter_is_not_a_pattern(engine):
+    engine.import_newcomer(newcomer())
+    assert engine.worklist("agii", step="register")["total"] == 1
+    assert engine.worklist("agii", step="%")["total"] == 0
