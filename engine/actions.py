@@ -80,11 +80,18 @@ def redecide_target_group(ctx, *, actor: str) -> None:
     apply_decision(ctx, decision, actor=actor)
     if before == "obligated" and decision.target_group != "obligated":
         annul_undecided(ctx, f"target group changed to {decision.target_group}")
-    if before != "obligated" and decision.target_group == "obligated" and state.registered_on is None \
-            and "registration" not in state.deadlines:
+        for deadline in state.deadlines.values():
+            if deadline.status == "running":
+                deadline.status = "stopped"
+                ctx.record("deadline_stopped", {"deadline": deadline.name, "reason": "no longer obligated"})
+    if before != "obligated" and decision.target_group == "obligated" and state.registered_on is None:
+        # TRAJECTORY.md §2: for a mover the obligation starts on the day they move into the
+        # Dutch-language area; the registration deadline runs from that day.
         start = ctx.today
         state.arm("registration", start, dates.last_timely_day(
             start, months=_param("registration_months", start)))
+        ctx.record("deadline_armed", {"deadline": "registration", "start": start.isoformat(),
+                                      "reason": "obligation starts on the move into the area"})
 
 
 def apply_decision(ctx, decision, *, actor: str) -> None:

@@ -120,6 +120,11 @@ class DossierContext:
         if loaded is not None:
             spiff.throw_signal(loaded.workflow, name)
 
+    def signal_trajectory(self, name: str) -> None:
+        loaded = self.trajectory()
+        if loaded is not None:
+            spiff.throw_signal(loaded.workflow, name)
+
     def run_all(self) -> None:
         """Refresh timers and run engine steps in every loaded instance (the sweep's firing)."""
         for loaded in list(self.instances.values()):

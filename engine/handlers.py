@@ -49,6 +49,7 @@ def registered(ctx, payload: dict, actor: str) -> None:
     state.settle("registration")
     state.settle("reregistration")
     ctx.complete_step("register", {"registered_on": ctx.today.isoformat()}, actor=actor)
+    ctx.signal_trajectory("registered")  # ends the re-registration escalation loop, if it runs
     actions.regularise(ctx, REGISTRATION_INFRACTIONS)
 
 

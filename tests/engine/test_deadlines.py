@@ -521,18 +521,13 @@ def test_annulment_leaves_decided_infractions_alone(story):
     assert len(s.infractions()) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: TRAJECTORY.md §2 starts a mover's obligation on the day they move "
-                   "into the Dutch-language area, but redecide_target_group keeps the first registration "
-                   "deadline instead of starting a new one (left open in the issue notes)")
 def test_moving_back_into_flanders_starts_a_new_registration_deadline(story):
     """TRAJECTORY.md §2: for movers the obligation starts on the day they move into the
     Dutch-language area; README "Annulment": while not obligated no deadline of theirs fires.
 
     The newcomer lives in Brussels from 1 March to 1 June (entitled), then moves to Ghent
-    (obligated again). The engine revives the ORIGINAL registration deadline (30 April, when
-    they lived in Brussels): the next sweep establishes late_registration "on 1 May", a day
-    on which they were not obligated (engine bug, see report). Expected: a new deadline
-    from the move day, last timely day 1 September."""
+    (obligated again). The original deadline (30 April, while they lived in Brussels) must
+    not fire; a new one runs from the move day, last timely day 1 September."""
     s = story()
     s.on("2024-03-01", "moved", {"nis_code": "21004"})
     s.on("2024-06-01", "moved", {"nis_code": "44021"})
