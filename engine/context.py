@@ -140,10 +140,11 @@ class DossierContext:
                                              .encode(), 6)
             loaded.row.status = "completed" if workflow.completed else "waiting"
             loaded.row.lock_version += 1
-            for name, due in spiff.waiting_timers(workflow):
+            ready, timers = spiff.waiting_summary(workflow)
+            for name, due in timers:
                 if due is not None:
                     new_timers.add((loaded.row.id, name, int(due.timestamp())))
-            waiting.update(s for s in spiff.ready_user_tasks(workflow) if s in USER_STEPS)
+            waiting.update(s for s in ready if s in USER_STEPS)
         self._journal_timer_changes(new_timers)
         state = self.state
         self.row.target_group = state.target_group
@@ -171,7 +172,7 @@ class DossierContext:
                                f"(version {self._loaded_version} is stale); nothing was saved")
             self.row.version = self._loaded_version + 1
         for loaded in self.instances.values():
-            self.session.merge(loaded.row)
+            self.session.add(loaded.row)
         if self._old_timers != new_timers:
             self.session.execute(delete(DueTimer).where(DueTimer.dossier_id == self.row.id))
             for instance_id, name, due_at in sorted(new_timers):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from .clock import business_date
@@ -49,9 +50,9 @@ class Fact:
     rule_version: str | None = None
 
 
-def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fact]) -> list[JournalEntry]:
-    """Append facts to the dossier's chain (in the caller's transaction) and move its head."""
-    entries = []
+def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
+    """Append facts to the dossier's chain (one bulk insert, in the caller's transaction) and move its head."""
+    rows = []
     prev = dossier.journal_head or GENESIS
     seq = dossier.journal_seq
     when = at.isoformat()
@@ -63,16 +64,16 @@ def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fac
                             business_time=when, schema_version=SCHEMA_VERSION,
                             process_version=fact.process_version, ruleset=fact.ruleset,
                             rule_version=fact.rule_version, payload=payload)
-        entry = JournalEntry(dossier_id=dossier.id, seq=seq, kind=fact.kind, actor=fact.actor,
-                             business_time=when, business_date=day, schema_version=SCHEMA_VERSION,
-                             process_version=fact.process_version, ruleset=fact.ruleset,
-                             rule_version=fact.rule_version, payload=payload, prev_hash=prev, hash=digest)
-        session.add(entry)
-        entries.append(entry)
+        rows.append({"dossier_id": dossier.id, "seq": seq, "kind": fact.kind, "actor": fact.actor,
+                     "business_time": when, "business_date": day, "schema_version": SCHEMA_VERSION,
+                     "process_version": fact.process_version, "ruleset": fact.ruleset,
+                     "rule_version": fact.rule_version, "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
+    if rows:
+        session.execute(insert(JournalEntry), rows)
     dossier.journal_seq = seq
     dossier.journal_head = prev
-    return entries
+    return rows
 
 
 @dataclass(frozen=True)

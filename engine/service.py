@@ -109,13 +109,16 @@ class Engine:
                 "reasons": list(decision.reasons), "instance_started": decision.target_group != "excluded"}
 
     def handle(self, dossier_id: str, event_type: str, payload: dict, *, actor: Actor,
-               expected_version: int | None = None) -> dict:
-        """Apply one caseworker or officer event to a dossier; all or nothing."""
+               expected_version: int | None = None, check_access: bool = True) -> dict:
+        """Apply one caseworker or officer event to a dossier; all or nothing.
+
+        ``check_access=False`` is for replays, which re-execute what was once allowed."""
         commands.validate_event(event_type, payload)
         now = self.clock.now()
         with self.session() as session:
             ctx = self._load(session, dossier_id, now, lock=True)
-            self._check_access(ctx, actor)
+            if check_access:
+                _check_agency(actor, ctx.state, dossier_id)
             if expected_version is not None and expected_version != ctx.row.version:
                 raise Conflict(f"dossier {dossier_id} is at version {ctx.row.version}, "
                                f"not {expected_version}; reload and try again")
@@ -138,9 +141,6 @@ class Engine:
         ctx.run_all()
         ctx.save()
         return len(due)
-
-    def _check_access(self, ctx: DossierContext, actor: Actor) -> None:
-        _check_agency(actor, ctx.state, ctx.row.id)
 
     # ----- reads ---------------------------------------------------------
     def dossier_state(self, dossier_id: str, actor: Actor | None = None) -> DossierState:

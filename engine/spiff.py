@@ -160,8 +160,8 @@ def dump_state(workflow: BpmnWorkflow) -> dict:
 
 
 def load_state(state: dict, spec) -> BpmnWorkflow:
-    """Rebuild an instance from :func:`dump_state` output and the parsed spec."""
-    return _state_converter.from_state(json.loads(json.dumps(state)), spec)
+    """Rebuild an instance from :func:`dump_state` output (a dict the caller hands over) and the spec."""
+    return _state_converter.from_state(state, spec)
 
 
 def new_workflow(spec) -> BpmnWorkflow:
@@ -174,8 +174,9 @@ def bind(workflow: BpmnWorkflow, clock: Clock, dispatch: ServiceDispatcher, scri
 
 
 def run(workflow: BpmnWorkflow) -> None:
-    """Run engine steps until only user tasks and waiting events are left."""
-    workflow.do_engine_steps()
+    """Fire due timers, then run engine steps until only user tasks and waiting events are left.
+
+    (``do_engine_steps`` ends with a timer refresh of its own.)"""
     workflow.refresh_timers()
     workflow.do_engine_steps()
 
@@ -217,6 +218,22 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:
             if isinstance(timer, ClockedTimeDateEventDefinition):
                 out.append((task.task_spec.name, due_instant(task, timer.expression)))
     return out
+
+
+def waiting_summary(workflow: BpmnWorkflow) -> tuple[list[str], list[tuple[str, datetime | None]]]:
+    """One walk of the task tree: (ready user tasks, waiting timers with their due instants)."""
+    ready, timers = [], []
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                ready.append(task.task_spec.name)
+            continue
+        definition = getattr(task.task_spec, "event_definition", None)
+        inner = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        for timer in inner:
+            if isinstance(timer, ClockedTimeDateEventDefinition):
+                timers.append((task.task_spec.name, due_instant(task, timer.expression)))
+    return sorted(ready), timers
 
 
 def wait_states(workflow: BpmnWorkflow) -> list[str]:

@@ -82,7 +82,7 @@ def _story(engine, dossier_id: str, year: int, *, attendance: bool = True) -> No
     refuses the NT2 test a month later."""
     from engine.service import Actor
 
-    caseworker = Actor("auditor-test", "caseworker")
+    caseworker = Actor("auditor-test", "caseworker", "amal")
     engine.clock.set(brussels_instant(date(year, 2, 1)))
     engine.import_newcomer({"id": dossier_id, "birth_date": "1990-01-01", "nationalities": ["SY"],
                             "residence": "recognised_refugee", "nis_code": "44021",

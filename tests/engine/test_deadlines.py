@@ -291,22 +291,21 @@ def test_not_reregistered_late_registration_after_infraction(story):
                                             "last_timely_day": "2025-01-03", "status": "running"}
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: the BPMN models re-registration as one non-interrupting "
-                   "boundary timer on `register`, which fires once; a second escalation needs a loop in "
-                   "trajectory.bpmn (left open in the issue notes)")
 def test_second_reregistration_deadline_fires_after_a_second_hand_over(story):
     """README "Deadlines": after the hand-over of a registration infraction of *either* type, while still
-    not registered, a new 3-month deadline runs. The aggregate re-arms it (see the test above), but the
-    trajectory's non-interrupting boundary timer ``reregistration_deadline`` has already fired once and
-    is not waiting any more: no due_timer row, the deadline never fires (engine bug, see report)."""
+    not registered, a new 3-month deadline runs. The boundary timer ``reregistration_deadline`` fires
+    once; after that the trajectory's escalation loop (``await_reregistration``) waits on each new one."""
     s = late_registration_handed_over(story)
     s.sweep_to("2024-10-03")
     assert s.deadline("reregistration")["status"] == "running"
-    assert s.timers().get("reregistration_deadline") == brussels_instant(date(2025, 1, 4))
+    assert s.timers().get("await_reregistration") == brussels_instant(date(2025, 1, 4))
     s.sweep_to("2025-01-03")
     assert len(s.infractions()) == 2
     s.sweep_to("2025-01-04")
     assert s.infractions()[2] == inf("late_registration_after_infraction", "2025-01-04", "open")
+    s.on("2025-01-10", "registered")  # regularises it and ends the escalation loop
+    assert s.infractions()[2]["outcome"] == "regularised"
+    assert "await_reregistration" not in s.timers()
 
 
 def test_a_regularised_registration_infraction_arms_no_reregistration(story):

@@ -8,7 +8,8 @@ Three layers:
   boundary attachment and cancelActivity flag;
 * **diagram** - every flow node has a BPMNShape and every sequence flow a BPMNEdge,
   the edges touch their source and target, shapes do not overlap, flows run left to
-  right (so the files open cleanly in Camunda Modeler and bpmn.io);
+  right except the listed loop-back flows (so the files open cleanly in Camunda
+  Modeler and bpmn.io);
 * **behaviour** - each process is driven through its main paths with a small test
   script engine that records service calls and makes ``due(...)`` timers fire or wait.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,7 @@ BPMN = "{%s}" % NS["bpmn"]
 
 FIRE = "2000-01-01T00:00:00+00:00"  # in the past: a stock timer fires at once
 WAIT = "2999-01-01T00:00:00+00:00"  # far future: a stock timer keeps waiting
+NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)  # the fixed clock of the clocked specs
 
 # --------------------------------------------------------------------------------------
 # The element-ID contract (processes/README.md)
@@ -77,7 +80,11 @@ TRAJECTORY_CLASSES = {
     "establish_late_registration": ServiceTask,
     "end_late_registration": EndEvent,
     "reregistration_deadline": BoundaryEvent,
+    "merge_reregistration": ExclusiveGateway,
     "establish_late_reregistration": ServiceTask,
+    "await_reregistration": EventBasedGateway,
+    "registered_after_infraction": IntermediateCatchEvent,
+    "reregistration_again": IntermediateCatchEvent,
     "end_late_reregistration": EndEvent,
     "intake": UserTask,
     "contract": UserTask,
@@ -145,6 +152,7 @@ TIMERS = {
     "trajectory": {
         "registration_deadline": "due('registration')",
         "reregistration_deadline": "due('reregistration')",
+        "reregistration_again": "due('reregistration')",
         "vdab_deadline": "due('vdab')",
         "b1_due": "due('b1')",
     },
@@ -161,11 +169,40 @@ BOUNDARIES = {
     "enforcement": {"annulled_after_handover": ("decide", True)},
 }
 
+# catch event behind an event-based gateway -> the gateway (Spiff moves its event
+# definition into the gateway's MultipleEventDefinition)
+GATEWAY_EVENTS = {
+    "trajectory": {
+        "registered_after_infraction": "await_reregistration",
+        "reregistration_again": "await_reregistration",
+    },
+    "enforcement": {
+        "regularised": "await_regularisation",
+        "annulled_in_period": "await_regularisation",
+        "regularisation_deadline": "await_regularisation",
+    },
+}
+
+# declared signals: id -> name
+DECLARED_SIGNALS = {
+    "trajectory": {"signal_registered": "registered"},
+    "enforcement": {"signal_regularised": "regularised", "signal_annulled": "annulled"},
+}
+
 # signal catch event id -> signal name
 SIGNALS = {
-    "regularised": "regularised",
-    "annulled_in_period": "annulled",
-    "annulled_after_handover": "annulled",
+    "trajectory": {"registered_after_infraction": "registered"},
+    "enforcement": {
+        "regularised": "regularised",
+        "annulled_in_period": "annulled",
+        "annulled_after_handover": "annulled",
+    },
+}
+
+# sequence flows drawn right to left (loops); every other flow runs left to right
+LOOP_BACK_FLOWS = {
+    "trajectory": {"sf_reregistration_again__merge_reregistration"},
+    "enforcement": set(),
 }
 
 
@@ -183,6 +220,17 @@ def parse_spec(process_id: str, validator=None):
 @pytest.fixture(scope="module")
 def specs():
     return {pid: parse_spec(pid) for pid in FILES}
+
+
+@pytest.fixture(scope="module")
+def clocked_specs():
+    """The specs as the engine parses them (engine/spiff.py): timers re-evaluate
+    ``due(...)`` on every refresh against ``engine.clock`` and treat None as "not running".
+    Needed where a test moves a deadline after its timer task exists (the stock timer
+    evaluates its expression only once per task)."""
+    from engine.spiff import parse_process
+
+    return {pid: parse_process(path.read_bytes(), pid, path.name) for pid, path in FILES.items()}
 
 
 def xml(process_id: str):
@@ -254,19 +302,27 @@ class RecordingScriptEngine(PythonScriptEngine):
 
     DEADLINES = ("registration", "reregistration", "vdab", "b1", "regularisation")
 
-    def __init__(self, dues: dict | None = None, responses: dict | None = None):
+    def __init__(self, dues: dict | None = None, responses: dict | None = None, after_call=None):
         self.dues = {name: WAIT for name in self.DEADLINES}
         self.dues.update(dues or {})
         self.responses = responses or {}
+        self.after_call = after_call  # (engine, Call) -> None, e.g. to move a deadline
         self.calls: list[Call] = []
+        self.clock = self  # for the engine's clocked timers (clocked_specs)
         super().__init__(environment=TaskDataEnvironment({"due": self.due}))
+
+    def now(self):
+        return NOW
 
     def due(self, name):
         return self.dues[name]  # KeyError on an unknown deadline name
 
     def call_service(self, task, operation_name, operation_params):
         params = {name: spec["value"] for name, spec in operation_params.items()}
-        self.calls.append(Call(task.task_spec.name, operation_name, params))
+        call = Call(task.task_spec.name, operation_name, params)
+        self.calls.append(call)
+        if self.after_call is not None:
+            self.after_call(self, call)
         return json.dumps(self.responses.get(operation_name, {}))
 
     def operations(self):
@@ -407,9 +463,9 @@ def test_timers(specs, process_id):
         assert time_date.text == expression
         assert time_date.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "bpmn:tFormalExpression"
         definition = spec.task_specs[bpmn_id].event_definition
-        if process_id == "enforcement":
+        if bpmn_id in GATEWAY_EVENTS[process_id]:
             # Spiff moves the events behind an event-based gateway into the gateway.
-            gateway = spec.task_specs["await_regularisation"].event_definition
+            gateway = spec.task_specs[GATEWAY_EVENTS[process_id][bpmn_id]].event_definition
             assert isinstance(gateway, MultipleEventDefinition)
             (definition,) = [d for d in gateway.event_definitions if isinstance(d, TimeDateEventDefinition)]
         assert type(definition) is TimeDateEventDefinition, bpmn_id
@@ -434,20 +490,74 @@ def test_boundary_events(specs, process_id):
     assert attached == hosts
 
 
-def test_signals(specs):
-    spec = specs["enforcement"]
-    doc = xml("enforcement")
+@pytest.mark.parametrize("process_id", FILES)
+def test_signals(specs, process_id):
+    spec = specs[process_id]
+    doc = xml(process_id)
     names = {s.get("id"): s.get("name") for s in doc.xpath("/bpmn:definitions/bpmn:signal", namespaces=NS)}
-    assert names == {"signal_regularised": "regularised", "signal_annulled": "annulled"}
-    gateway = spec.task_specs["await_regularisation"]
+    assert names == DECLARED_SIGNALS[process_id]
+    for bpmn_id, name in SIGNALS[process_id].items():
+        (ref,) = doc.xpath(f"//bpmn:*[@id='{bpmn_id}']/bpmn:signalEventDefinition/@signalRef", namespaces=NS)
+        assert names[ref] == name
+        if bpmn_id in GATEWAY_EVENTS[process_id]:
+            gateway = spec.task_specs[GATEWAY_EVENTS[process_id][bpmn_id]].event_definition
+            caught = [d.name for d in gateway.event_definitions if isinstance(d, SignalEventDefinition)]
+            assert name in caught, bpmn_id
+        else:
+            definition = spec.task_specs[bpmn_id].event_definition
+            assert isinstance(definition, SignalEventDefinition) and definition.name == name, bpmn_id
+
+
+@pytest.mark.parametrize("process_id", FILES)
+def test_event_based_gateways(specs, process_id):
+    """Each event-based gateway's outputs are exactly the catch events listed behind it,
+    and its MultipleEventDefinition holds one definition per catch event."""
+    spec = specs[process_id]
+    gateways = {}
+    for event, gateway in GATEWAY_EVENTS[process_id].items():
+        gateways.setdefault(gateway, []).append(event)
+    doc = xml(process_id)
+    in_file = {g.get("id") for g in doc.xpath("//bpmn:eventBasedGateway", namespaces=NS)}
+    assert in_file == set(gateways)
+    for gateway, events in gateways.items():
+        ts = spec.task_specs[gateway]
+        assert sorted(o.name for o in ts.outputs) == sorted(events), gateway
+        assert isinstance(ts.event_definition, MultipleEventDefinition)
+        assert len(ts.event_definition.event_definitions) == len(events), gateway
+
+
+def test_enforcement_gateway_order(specs):
+    gateway = specs["enforcement"].task_specs["await_regularisation"]
     assert [o.name for o in gateway.outputs] == ["regularised", "annulled_in_period", "regularisation_deadline"]
     caught = [d.name for d in gateway.event_definition.event_definitions if isinstance(d, SignalEventDefinition)]
     assert caught == ["regularised", "annulled"]
-    for bpmn_id, name in SIGNALS.items():
-        (ref,) = doc.xpath(f"//bpmn:*[@id='{bpmn_id}']/bpmn:signalEventDefinition/@signalRef", namespaces=NS)
-        assert names[ref] == name
-    boundary = spec.task_specs["annulled_after_handover"].event_definition
-    assert isinstance(boundary, SignalEventDefinition) and boundary.name == "annulled"
+
+
+def test_reregistration_loop_structure():
+    """Both the boundary timer and the loop timer flow into the merge, the only way
+    into establish_late_reregistration (TRAJECTORY.md §6.6)."""
+    doc = xml("trajectory")
+    flows = {(f.get("sourceRef"), f.get("targetRef")) for f in doc.xpath("//bpmn:sequenceFlow", namespaces=NS)}
+    into = lambda target: sorted(s for s, t in flows if t == target)  # noqa: E731
+    out_of = lambda source: sorted(t for s, t in flows if s == source)  # noqa: E731
+    assert into("merge_reregistration") == ["reregistration_again", "reregistration_deadline"]
+    assert into("establish_late_reregistration") == ["merge_reregistration"]
+    assert out_of("establish_late_reregistration") == ["await_reregistration"]
+    assert out_of("await_reregistration") == ["registered_after_infraction", "reregistration_again"]
+    assert out_of("registered_after_infraction") == ["end_late_reregistration"]
+    assert into("end_late_reregistration") == ["registered_after_infraction"]
+
+
+def test_engine_parse_process_accepts_trajectory():
+    """engine/spiff.py parses the file and swaps the loop timer inside the gateway for
+    its clocked class."""
+    from engine.spiff import ClockedTimeDateEventDefinition, parse_process
+
+    spec = parse_process(TRAJECTORY.read_bytes(), "trajectory", TRAJECTORY.name)
+    inner = spec.task_specs["await_reregistration"].event_definition.event_definitions
+    assert [type(d) for d in inner] == [SignalEventDefinition, ClockedTimeDateEventDefinition]
+    assert inner[1].expression == "due('reregistration')"
+    assert type(spec.task_specs["reregistration_deadline"].event_definition) is ClockedTimeDateEventDefinition
 
 
 def test_b1_gateway(specs):
@@ -536,10 +646,17 @@ def test_diagram_layout(process_id):
     for event, host in attached.items():
         x, y, w, h = shapes[event]
         assert on_border((x + w / 2, y + h / 2), shapes[host]), f"{event} not on the border of {host}"
-    # left to right: every flow's target starts right of its source's left edge
+    # left to right: every flow's target starts right of its source's left edge,
+    # except the explicitly listed loop-back flows, which must really go right to left
+    flow_ids = set()
     for f in process.findall("bpmn:sequenceFlow", NS):
-        assert shapes[f.get("targetRef")][0] > shapes[f.get("sourceRef")][0], f.get("id")
-    # labels of events and gateways do not cover another shape
+        fid = f.get("id")
+        flow_ids.add(fid)
+        rightwards = shapes[f.get("targetRef")][0] > shapes[f.get("sourceRef")][0]
+        assert rightwards != (fid in LOOP_BACK_FLOWS[process_id]), fid
+    assert LOOP_BACK_FLOWS[process_id] <= flow_ids
+    # labels of events and gateways do not cover another shape or another label
+    labels = {}
     for shape in doc.iterfind(".//bpmndi:BPMNShape", NS):
         label = shape.find("bpmndi:BPMNLabel", NS)
         if label is None:
@@ -548,6 +665,9 @@ def test_diagram_layout(process_id):
         for other, box in shapes.items():
             if other != shape.get("bpmnElement"):
                 assert not overlap(lb, box), f"label of {shape.get('bpmnElement')} covers {other}"
+        for other, box in labels.items():
+            assert not overlap(lb, box), f"label of {shape.get('bpmnElement')} covers the label of {other}"
+        labels[shape.get("bpmnElement")] = lb
 
 
 # --------------------------------------------------------------------------------------
@@ -580,12 +700,13 @@ def test_trajectory_main_path(specs):
         complete(wf, component)
     assert ready(wf) == ["pnt"]
     assert [op for op, _ in engine.operations()] == ["decide_target_group"]
+    signal(wf, "registered")  # thrown by the engine on registration; nothing waits for it here
     complete(wf, "pnt")
 
     assert wf.is_completed()
     assert engine.operations() == [("decide_target_group", {}), ("issue_attest", {}), ("b1_check", {})]
     assert {"b1_due", "b1_check_task", "end_trajectory"} <= completed(wf)
-    assert "end_no_b1" not in completed(wf)
+    assert not {"end_no_b1", "await_reregistration", "end_late_reregistration"} & completed(wf)
     assert wf.last_task.data["target_decision"] == {"target_group": "obligated"}
     assert wf.last_task.data["attest"] == {"b1_in_scope": True}
     assert wf.last_task.data["b1"] == {"outcome": "attained"}
@@ -638,14 +759,111 @@ def test_trajectory_registration_deadline(specs):
     assert waiting(wf) == []
 
 
-def test_trajectory_reregistration_deadline(specs):
-    engine = RecordingScriptEngine(dues={"reregistration": FIRE})
-    wf = start(specs["trajectory"], engine)
-    assert engine.operations()[-1] == ("establish_infraction", {"trigger": "reregistration_deadline"})
+def _settle_reregistration(engine, call):
+    """Like the engine: once a re-registration deadline is put to the ruleset it no
+    longer runs (``due`` returns None) until a further hand-over arms a new one."""
+    if call.params == {"trigger": "reregistration_deadline"}:
+        engine.dues["reregistration"] = None
+
+
+REREGISTRATION = ("establish_infraction", {"trigger": "reregistration_deadline"})
+
+
+def test_trajectory_reregistration_deadline(clocked_specs):
+    engine = RecordingScriptEngine(dues={"reregistration": FIRE}, after_call=_settle_reregistration)
+    wf = start(clocked_specs["trajectory"], engine)
+    assert engine.operations() == [("decide_target_group", {}), REREGISTRATION]
     assert engine.calls[-1].task == "establish_late_reregistration"
-    assert "end_late_reregistration" in completed(wf)
+    assert "end_late_reregistration" not in completed(wf)
+    # non-interrupting: registration stays open; the loop waits for the next deadline or registration
     assert ready(wf) == ["register"]
-    assert waiting(wf) == ["registration_deadline"]
+    assert waiting(wf) == ["await_reregistration", "registration_deadline"]
+    run(wf)  # a further refresh does not establish the infraction again
+    assert engine.operations().count(REREGISTRATION) == 1
+
+
+def test_trajectory_reregistration_repeats(clocked_specs):
+    """A late_registration_after_infraction is handed over and a new re-registration
+    deadline is armed: the loop timer fires on each new instant, and the signal
+    ``registered`` ends the loop (TRAJECTORY.md §6.6)."""
+    engine = RecordingScriptEngine(
+        dues={"reregistration": FIRE, "b1": FIRE},
+        responses={"issue_attest": {"b1_in_scope": True}},
+        after_call=_settle_reregistration,
+    )
+    wf = start(clocked_specs["trajectory"], engine)
+    assert engine.operations().count(REREGISTRATION) == 1
+
+    engine.dues["reregistration"] = FIRE  # second hand-over armed a new deadline, now passed
+    run(wf)
+    assert engine.operations().count(REREGISTRATION) == 2
+    assert engine.calls[-1].task == "establish_late_reregistration"
+    assert ready(wf) == ["register"]
+    assert waiting(wf) == ["await_reregistration", "registration_deadline"]
+
+    engine.dues["reregistration"] = FIRE  # and a third one
+    run(wf)
+    assert engine.operations().count(REREGISTRATION) == 3
+    assert waiting(wf) == ["await_reregistration", "registration_deadline"]
+    run(wf)  # nothing new is due: the loop keeps waiting
+    assert engine.operations().count(REREGISTRATION) == 3
+    from engine.spiff import waiting_timers
+
+    assert ("await_reregistration", None) in waiting_timers(wf)  # due('reregistration') is None
+    # the boundary timer fired once; the loop timer did the rest
+    fired = [t.task_spec.name for t in wf.get_tasks(state=TaskState.COMPLETED)]
+    assert fired.count("reregistration_deadline") == 1
+    assert fired.count("reregistration_again") == 2
+    assert fired.count("merge_reregistration") == 3
+
+    complete(wf, "register")  # late registration: the engine then throws "registered"
+    assert ready(wf) == ["intake"]
+    assert waiting(wf) == ["await_reregistration"]
+    signal(wf, "registered")
+    assert waiting(wf) == []
+    assert {"registered_after_infraction", "end_late_reregistration"} <= completed(wf)
+    assert engine.operations().count(REREGISTRATION) == 3
+
+    complete(wf, "intake")
+    complete(wf, "contract")
+    for component in ("mo", "nt2", "pnt", "vdab"):
+        complete(wf, component)
+    assert wf.is_completed()
+    assert "end_trajectory" in completed(wf)
+    assert [op for op, _ in engine.operations()] == [
+        "decide_target_group", "establish_infraction", "establish_infraction", "establish_infraction",
+        "issue_attest", "b1_check",
+    ]
+
+
+def test_trajectory_reregistration_loop_needs_the_signal(clocked_specs):
+    """Without the signal ``registered`` the loop keeps the instance open after the
+    main path has ended (the engine must throw it on registration)."""
+    engine = RecordingScriptEngine(
+        dues={"reregistration": FIRE, "b1": FIRE},
+        responses={"issue_attest": {"b1_in_scope": True}},
+        after_call=_settle_reregistration,
+    )
+    wf = start(clocked_specs["trajectory"], engine)
+    _through_components(wf)
+    assert "end_trajectory" in completed(wf)
+    assert not wf.is_completed()
+    assert waiting(wf) == ["await_reregistration"]
+    signal(wf, "registered")
+    assert wf.is_completed()
+    assert "end_late_reregistration" in completed(wf)
+
+
+def test_trajectory_registered_signal_before_reregistration_deadline(clocked_specs):
+    """The signal ends the loop right after the first re-registration check, too."""
+    engine = RecordingScriptEngine(dues={"reregistration": FIRE}, after_call=_settle_reregistration)
+    wf = start(clocked_specs["trajectory"], engine)
+    complete(wf, "register")
+    signal(wf, "registered")
+    assert waiting(wf) == []
+    assert ready(wf) == ["intake"]
+    assert "end_late_reregistration" in completed(wf)
+    assert "reregistration_again" not in completed(wf)
 
 
 def test_trajectory_vdab_deadline(specs):
