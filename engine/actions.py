@@ -11,7 +11,7 @@ from typing import Optional
 from rules import components as component_rules
 from rules import dates, fees, infractions, target_group
 
-from .dossier import REGISTRATION_INFRACTIONS, Infraction
+from .dossier import REGISTRATION_INFRACTIONS, Infraction, jsonable
 
 TRIGGER_DEADLINE = {
     "registration_deadline": "registration",
@@ -101,7 +101,7 @@ def apply_decision(ctx, decision, *, actor: str) -> None:
     state.region = decision.region
     state.agency = decision.agency
     state.decided_by = {"ruleset": decision.ruleset, "version": decision.version, "on": ctx.today.isoformat()}
-    ctx.record("rule_decision", {"question": "target_group", "inputs": _jsonable(decision.inputs),
+    ctx.record("rule_decision", {"question": "target_group", "inputs": jsonable(decision.inputs),
                                  "target_group": decision.target_group, "reasons": list(decision.reasons),
                                  "region": decision.region, "agency": decision.agency},
                actor=actor, ruleset=decision.ruleset, rule_version=decision.version)
@@ -148,13 +148,3 @@ def registration_infraction_handed_over(ctx, infraction: Infraction) -> None:
 def _param(name: str, on: date):
     from rules import parameters
     return parameters.value(name, on)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value

@@ -185,7 +185,7 @@ class DossierState:
 
     # ----- (de)serialisation ----------------------------------------------
     def to_json(self) -> dict:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict) -> "DossierState":
@@ -205,11 +205,11 @@ class DossierState:
         return cls(**data)
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value

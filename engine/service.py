@@ -143,22 +143,21 @@ class Engine:
         return len(due)
 
     # ----- reads ---------------------------------------------------------
+    def _read(self, session: Session, dossier_id: str, actor: Actor | None) -> tuple[Dossier, DossierState]:
+        row = session.get(Dossier, dossier_id)
+        if row is None:
+            raise NotFound(f"dossier {dossier_id!r} not found")
+        state = DossierState.from_json(json.loads(row.state))
+        _check_agency(actor, state, dossier_id)
+        return row, state
+
     def dossier_state(self, dossier_id: str, actor: Actor | None = None) -> DossierState:
         with Session(self.db) as session:
-            row = session.get(Dossier, dossier_id)
-            if row is None:
-                raise NotFound(f"dossier {dossier_id!r} not found")
-            state = DossierState.from_json(json.loads(row.state))
-            _check_agency(actor, state, dossier_id)
-            return state
+            return self._read(session, dossier_id, actor)[1]
 
     def dossier_view(self, dossier_id: str, actor: Actor | None = None) -> dict:
         with Session(self.db) as session:
-            row = session.get(Dossier, dossier_id)
-            if row is None:
-                raise NotFound(f"dossier {dossier_id!r} not found")
-            state = DossierState.from_json(json.loads(row.state))
-            _check_agency(actor, state, dossier_id)
+            row, state = self._read(session, dossier_id, actor)
             timers = session.exec(select(DueTimer).where(DueTimer.dossier_id == dossier_id)).all()
             return view_of(row, state, timers)
 
