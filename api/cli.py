@@ -17,6 +17,7 @@ journal broken), 2 bad input (nothing was changed).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -312,7 +313,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           database: Optional[str] = DatabaseOption,
           demo: bool = typer.Option(True, "--demo/--no-demo", help="Import the demo newcomers into an empty store."),
           scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
-                                         help="Run the daily 02:00 sweep in this process.")) -> None:
+                                         help="Run the daily 02:00 sweep in this process."),
+          workers: int = typer.Option(1, min=1, max=32, help="Worker processes serving the API (one per core "
+                                                             "is a good start; the sweep runs once, here).")) -> None:
     """Start the API (OpenAPI docs at /docs) with the daily sweep."""
     import uvicorn
 
@@ -328,7 +331,22 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         start_scheduler(engine)
     err.print(f"inburgering on http://{host}:{port}  (docs: /docs, database: {settings.database_url})",
               highlight=False)
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+        return
+    # Several processes: each worker builds its own engine from the environment (the schema is
+    # already migrated and the processes deployed, above); load-step-save is safe across them.
+    os.environ["INBURGERING_DATABASE_URL"] = settings.database_url
+    uvicorn.run("api.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+def worker_app():
+    """App factory for ``serve --workers N`` (one engine per worker process)."""
+    from api.app import create_app
+    from engine.service import bootstrap
+
+    settings = Settings.from_env()
+    return create_app(bootstrap(settings, SystemClock()), settings)
 
 
 def _progress() -> Progress:

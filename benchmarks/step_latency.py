@@ -48,11 +48,12 @@ def token(role: str, agency: str | None = None) -> str:
 
 
 class Server:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, workers: int = 1):
         self.port = free_port()
         env = {**os.environ, "INBURGERING_JWT_SECRET": SECRET, "INBURGERING_DATABASE_URL": database_url}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--no-demo", "--no-scheduler", "--port", str(self.port)],
+            [sys.executable, "-m", "api.cli", "serve", "--no-demo", "--no-scheduler", "--port", str(self.port),
+             "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
@@ -73,8 +74,8 @@ class Server:
             self.proc.kill()
 
 
-def run(database_url: str, clients: int, steps: int) -> dict:
-    server = Server(database_url)
+def run(database_url: str, clients: int, steps: int, workers: int = 1) -> dict:
+    server = Server(database_url, workers)
     try:
         admin = {"Authorization": f"Bearer {token('admin')}"}
         caseworker = {"Authorization": f"Bearer {token('caseworker', 'agii')}"}
@@ -144,10 +145,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--steps", type=int, default=20, help="requests per client (bounded)")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: python -m benchmarks.step_latency --clients {args.clients} --steps {args.steps} "
-          f"--backend {args.backend}")
+          f"--backend {args.backend} --workers {args.workers}")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         drop = None
@@ -157,7 +159,7 @@ def main() -> None:
             else:
                 url, drop = postgres_schema_url()
             try:
-                result = run(url, args.clients, args.steps)
+                result = run(url, args.clients, args.steps, args.workers)
             finally:
                 if drop:
                     drop()
