@@ -36,6 +36,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     include_all(app)
+    from api.web import mount; mount(app, engine, settings)  # noqa: E702 (the web interface, /ui)
     app.add_exception_handler(EngineError, engine_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

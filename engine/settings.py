@@ -25,6 +25,8 @@ class Settings:
             "database_url": env.get("INBURGERING_DATABASE_URL", DEFAULT_DATABASE_URL),
             "jwt_secret": env.get("INBURGERING_JWT_SECRET", cls.jwt_secret),
             "demo_data": env.get("INBURGERING_DEMO_DATA", "1") not in ("0", "false", "no"),
+            # The web UI's development sign-in lets anyone choose a role: switch it off in production.
+            "extra": {"dev_login": env.get("INBURGERING_DEV_LOGIN", "1") not in ("0", "false", "no")},
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

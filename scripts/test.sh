@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
+scripts/browser.sh   # Debian's chromium for the browser tests (only when missing)
 exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,532 @@
+"""The pages: sign-in, worklist, dossier (with diagram and event forms), enforcement, audit.
+
+Every page reads through the same engine calls as the JSON API and writes only
+through :meth:`engine.service.Engine.handle`; role checks are the API's (roles_for
+from :mod:`api.routes.events`, the readers of each listing).
+"""
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from api.auth import ADMIN, AGENCIES, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, ROLES, issue_token, verify_token
+from api.auth import TokenError
+from api.routes.common import MAX_LIMIT
+from api.routes.events import roles_for
+from api.routes.worklist import Step, TargetGroup
+from engine import commands
+from engine.errors import Conflict, EngineError, InvalidInput, NotFound
+from engine.service import Actor
+
+from . import diagram, forms, session, views
+from .i18n import LANGUAGES, Translator
+
+PREFIX = "/ui"
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZE = 25
+HISTORY_PAGE = 100
+STEPS = Step.__args__
+TARGET_GROUPS = TargetGroup.__args__
+READERS = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
+AUDITORS = (AUDITOR, ADMIN)
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+}
+
+router = APIRouter(include_in_schema=False)
+env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+# ----- rendering -----------------------------------------------------------------
+def _url_with(request: Request, **changes) -> str:
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _nav(actor: Optional[Actor], path: str) -> list[dict]:
+    if actor is None:
+        return []
+    items = []
+    if actor.role in (CASEWORKER, AUDITOR, ADMIN):
+        items.append((f"{PREFIX}/worklist", "nav.worklist"))
+    if actor.role in (ENFORCEMENT_OFFICER, AUDITOR, ADMIN):
+        items.append((f"{PREFIX}/enforcement", "nav.enforcement"))
+    if actor.role in AUDITORS:
+        items.append((f"{PREFIX}/audit", "nav.audit"))
+        items.append((f"{PREFIX}/audit/reports", "nav.reports"))
+    matching = [href for href, _ in items if path == href or path.startswith(href + "/")]
+    current = max(matching, key=len, default=None)
+    return [{"href": href, "key": key, "current": href == current} for href, key in items]
+
+
+def render(request: Request, template: str, status: int = 200, actor: Optional[Actor] = None,
+           **context) -> HTMLResponse:
+    tr = Translator(session.language(request))
+    engine = request.app.state.engine
+    html = env.get_template(template).render(
+        t=tr.t, v=tr.v, vs=tr.vs, lang=tr.lang, languages=LANGUAGES, actor=actor, nav=_nav(actor, request.url.path),
+        path=request.url.path, lang_url=lambda code: _url_with(request, lang=code),
+        today=views.today(engine).isoformat(), static=f"{PREFIX}/static", prefix=PREFIX, **context)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    session.remember_language(request, response)
+    return response
+
+
+def _tr(request: Request) -> Translator:
+    return Translator(session.language(request))
+
+
+def error_page(request: Request, status: int, message: str, actor: Optional[Actor] = None) -> HTMLResponse:
+    return render(request, "error.html", status=status, actor=actor, message=message)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _safe_next(target: Optional[str]) -> Optional[str]:
+    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def home_of(actor: Actor) -> str:
+    return {ENFORCEMENT_OFFICER: f"{PREFIX}/enforcement", AUDITOR: f"{PREFIX}/audit"}.get(
+        actor.role, f"{PREFIX}/worklist")
+
+
+# ----- exception handlers (registered by mount) --------------------------------------
+async def not_signed_in(request: Request, exc: session.NotSignedIn) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = _redirect(f"{PREFIX}/login?" + urlencode({"next": target, "expired": "1"}))
+    if request.cookies.get(session.TOKEN_COOKIE):
+        session.clear_token(response)
+    return response
+
+
+async def forbidden(request: Request, exc: session.Forbidden) -> Response:
+    return error_page(request, 403, _tr(request).t("error.forbidden", role=_tr(request).v(exc.actor.role)),
+                      exc.actor)
+
+
+# ----- sign-in ------------------------------------------------------------------------
+@router.get("/")
+def root() -> Response:
+    return _redirect(f"{PREFIX}/")
+
+
+@router.get(PREFIX)
+@router.get(f"{PREFIX}/")
+def home(request: Request) -> Response:
+    actor = session.optional_actor(request)
+    return _redirect(home_of(actor) if actor else f"{PREFIX}/login")
+
+
+def dev_login(request: Request) -> bool:
+    """The development sign-in (pick a role, get a token) unless settings turn it off (``extra["dev_login"]``)."""
+    return bool(request.app.state.settings.extra.get("dev_login", True))
+
+
+def _login_page(request: Request, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
+                message: Optional[str] = None) -> HTMLResponse:
+    return render(request, "login.html", status=status, dev_login=dev_login(request), roles=ROLES, agencies=AGENCIES, errors=errors or {},
+                  values=values or {"role": CASEWORKER, "user": "", "agency": ""},
+                  next=_safe_next(request.query_params.get("next")) or "", message=message)
+
+
+@router.get(f"{PREFIX}/login")
+def login_form(request: Request) -> Response:
+    message = _tr(request).t("login.expired") if request.query_params.get("expired") else None
+    return _login_page(request, message=message)
+
+
+@router.post(f"{PREFIX}/login")
+async def login(request: Request) -> Response:
+    tr = _tr(request)
+    raw = forms.form_pairs(await request.body())
+    first = {k: (v[0].strip() if v else "") for k, v in raw.items()}
+    values = {"role": first.get("role", ""), "user": first.get("user", ""), "agency": first.get("agency", "")}
+    settings, engine = request.app.state.settings, request.app.state.engine
+    errors: dict[str, str] = {}
+    token = first.get("token", "")
+    if not token and not dev_login(request):
+        errors["token"] = tr.t("login.token_only")
+    elif token:
+        try:
+            actor = verify_token(settings, token, now=engine.clock.now())
+        except TokenError as err:
+            errors["token"] = tr.t("login.bad_token", reason=str(err))
+    else:
+        if values["role"] not in ROLES:
+            errors["role"] = tr.t("error.choice")
+        if values["agency"] and values["agency"] not in AGENCIES:
+            errors["agency"] = tr.t("error.choice")
+        if not values["user"]:
+            errors["user"] = tr.t("login.required")
+        if values["role"] == CASEWORKER and not values["agency"]:
+            errors["agency"] = tr.t("login.needs_agency")
+        if not errors:
+            agency = values["agency"] or None
+            token = issue_token(settings, role=values["role"], user=values["user"], agency=agency,
+                                now=engine.clock.now())
+            actor = Actor(values["user"], values["role"], agency)
+    if errors:
+        return _login_page(request, status=422, errors=errors, values=values)
+    target = _safe_next(first.get("next")) or home_of(actor)
+    response = _redirect(target)
+    session.set_token(response, request, token)
+    return response
+
+
+@router.post(f"{PREFIX}/logout")
+def logout(request: Request) -> Response:
+    response = _redirect(f"{PREFIX}/login")
+    session.clear_token(response)
+    return response
+
+
+# ----- worklist -------------------------------------------------------------------------
+def _page(request: Request) -> int:
+    try:
+        return max(1, min(int(request.query_params.get("page", "1")), 1_000_000))
+    except ValueError:
+        return 1
+
+
+@router.get(f"{PREFIX}/worklist")
+def worklist(request: Request) -> Response:
+    actor = session.require_role(request, CASEWORKER, AUDITOR, ADMIN)
+    engine = request.app.state.engine
+    q = request.query_params
+    step = q.get("step") if q.get("step") in STEPS else None
+    target = q.get("target_group") if q.get("target_group") in TARGET_GROUPS else None
+    overdue = q.get("overdue") in ("1", "true", "on")
+    agency = actor.agency if actor.role == CASEWORKER else (q.get("agency") if q.get("agency") in AGENCIES else None)
+    page = _page(request)
+    result = engine.worklist(agency, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, step=step, target=target,
+                             overdue=overdue)
+    on = views.today(engine)
+    tr = _tr(request)
+    rows = []
+    for item in result["items"]:
+        last = views.last_timely_of_fire_day(item["next_deadline"])
+        left = views.days_left(last, on)
+        rows.append({**item, "last_timely_day": last, "days_left": left, "days_text": views.days_text(tr, left)})
+    pages = max(1, math.ceil(result["total"] / PAGE_SIZE))
+    return render(request, "worklist.html", actor=actor, rows=rows, total=result["total"], page=page, pages=pages,
+                  filters={"step": step or "", "target_group": target or "", "overdue": overdue,
+                           "agency": agency or ""},
+                  steps=STEPS, target_groups=TARGET_GROUPS, agencies=AGENCIES,
+                  prev_url=_url_with(request, page=str(page - 1)) if page > 1 else None,
+                  next_url=_url_with(request, page=str(page + 1)) if page < pages else None)
+
+
+# ----- dossier ------------------------------------------------------------------------------
+def _all_history(engine, dossier_id: str, actor: Actor) -> list[dict]:
+    entries, offset = [], 0
+    while True:
+        chunk = engine.history(dossier_id, offset=offset, limit=MAX_LIMIT, actor=actor)["entries"]
+        entries.extend(chunk)
+        if len(chunk) < MAX_LIMIT:
+            return entries
+        offset += MAX_LIMIT
+
+
+def _events_for(actor: Actor, view: dict) -> tuple[list[str], list[str]]:
+    """(suggested, other) event types this actor may record on this dossier."""
+    allowed = [e for e in commands.EVENT_TYPES if actor.role in roles_for(e)]
+    if not _handed_over_types(view):
+        allowed = [e for e in allowed if e not in commands.ENFORCEMENT_EVENTS]
+    suggested = []
+    for step in view.get("waiting_on", []):
+        for event in views.STEP_EVENTS.get(step, ()):
+            if event in allowed and event not in suggested:
+                suggested.append(event)
+    if "decide" in view.get("waiting_on", []):
+        suggested += [e for e in allowed if e in commands.ENFORCEMENT_EVENTS and e not in suggested]
+    return suggested, [e for e in allowed if e not in suggested]
+
+
+def _handed_over_types(view: dict) -> list[str]:
+    types = []
+    for infraction in view.get("infraction_details", []):
+        if infraction["outcome"] == "handed_over" and infraction["type"] not in types:
+            types.append(infraction["type"])
+    return types
+
+
+def _dossier_or_404(request: Request, dossier_id: str, actor: Actor) -> dict | Response:
+    try:
+        return request.app.state.engine.dossier_view(dossier_id, actor)
+    except NotFound:
+        return error_page(request, 404, _tr(request).t("error.not_found"), actor)
+
+
+@router.get(PREFIX + "/dossiers/{dossier_id}")
+def dossier(request: Request, dossier_id: str) -> Response:
+    actor = session.require_role(request, *READERS)
+    engine = request.app.state.engine
+    view = _dossier_or_404(request, dossier_id, actor)
+    if isinstance(view, Response):
+        return view
+    tr = _tr(request)
+    entries = _all_history(engine, dossier_id, actor)
+    on = views.today(engine)
+    deadlines = [{**d, "days_left": views.days_text(tr, views.days_left(d["last_timely_day"], on))
+                  if d["status"] == "running" else ""} for d in view["deadlines"]]
+    infractions = []
+    for i in view["infraction_details"]:
+        left = views.days_left(i["regularisation_last_day"], on) if i["outcome"] == "open" else None
+        infractions.append({**i, "regularisation_left": views.days_text(tr, left) if left is not None else ""})
+    timeline = [{"seq": e["seq"], "time": views.short_time(e["business_time"]), "kind": e["kind"],
+                 "actor": e["actor"], "text": views.timeline_line(tr, e)} for e in entries]
+    suggested, other = _events_for(actor, view)
+    shown = diagram.diagrams(engine, view, entries)
+    done = request.query_params.get("done")
+    return render(request, "dossier.html", actor=actor, view=view, deadlines=deadlines, infractions=infractions,
+                  timeline=timeline, diagrams=shown, diagrams_json=[
+                      {"container": f"diagram-{n}", "url": f"{PREFIX}/processes/{d['process']}/{d['version']}.bpmn",
+                       **{k: d[k] for k in ("waiting", "armed", "done", "flows")}}
+                      for n, d in enumerate(shown, start=1)],
+                  suggested=suggested, other_events=other,
+                  saved=tr.t("common.saved", event=tr.t(f"event.{done}")) if done in commands.EVENT_SCHEMAS else None,
+                  fees_total=view["fees_eur"])
+
+
+@router.get(PREFIX + "/processes/{name}/{version}.bpmn")
+def process_xml(request: Request, name: str, version: int) -> Response:
+    session.require_role(request, *ROLES)
+    source = diagram.definition_source(request.app.state.engine, name, version)
+    if source is None:
+        return PlainTextResponse("not found", status_code=404, headers=SECURITY_HEADERS)
+    return Response(source, media_type="application/xml",
+                    headers={**SECURITY_HEADERS, "Cache-Control": "private, max-age=3600"})
+
+
+# ----- event forms -------------------------------------------------------------------------------
+def _form_context(event_type: str, view: dict) -> tuple[dict, list[forms.Field]]:
+    schema = commands.EVENT_SCHEMAS[event_type]
+    choices = {"infraction": _handed_over_types(view)} if event_type in commands.ENFORCEMENT_EVENTS else None
+    return schema, forms.fields_of(schema, choices)
+
+
+def _event_page(request: Request, actor: Actor, event_type: str, view: dict, fields, sub: forms.Submission,
+                status: int = 200) -> HTMLResponse:
+    return render(request, "event_form.html", status=status, actor=actor, view=view, event_type=event_type,
+                  fields=fields, sub=sub, version=view["version"])
+
+
+def _event_allowed(request: Request, dossier_id: str, event_type: str) -> tuple[Actor, dict] | Response:
+    if event_type not in commands.EVENT_SCHEMAS:
+        actor = session.require_role(request, *ROLES)
+        return error_page(request, 404, _tr(request).t("error.not_found"), actor)
+    actor = session.require_role(request, *roles_for(event_type))
+    view = _dossier_or_404(request, dossier_id, actor)
+    if isinstance(view, Response):
+        return view
+    return actor, view
+
+
+@router.get(PREFIX + "/dossiers/{dossier_id}/events/{event_type}")
+def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
+    allowed = _event_allowed(request, dossier_id, event_type)
+    if isinstance(allowed, Response):
+        return allowed
+    actor, view = allowed
+    _, fields = _form_context(event_type, view)
+    names = {f.name for f in fields}
+    prefill = {k: v for k, v in request.query_params.items() if k in names}
+    return _event_page(request, actor, event_type, view, fields, forms.empty_submission(prefill))
+
+
+@router.post(PREFIX + "/dossiers/{dossier_id}/events/{event_type}")
+async def post_event(request: Request, dossier_id: str, event_type: str) -> Response:
+    allowed = _event_allowed(request, dossier_id, event_type)
+    if isinstance(allowed, Response):
+        return allowed
+    actor, view = allowed
+    tr = _tr(request)
+    engine = request.app.state.engine
+    schema, fields = _form_context(event_type, view)
+    raw = forms.form_pairs(await request.body())
+    sub = forms.parse(fields, raw, tr)
+    forms.validate(schema, fields, sub, tr)
+    version_text = (raw.get("_version") or [""])[0]
+    expected = int(version_text) if version_text.isdigit() and len(version_text) < 18 else None
+    if sub.ok:
+        try:
+            engine.handle(dossier_id, event_type, sub.payload, actor=actor, expected_version=expected)
+        except InvalidInput as err:
+            name = forms.field_of_path(err.path, fields)
+            message = tr.t("error.invalid", message=err.detail)
+            if name:
+                sub.errors[name] = message
+            else:
+                sub.form_errors.append(message)
+        except NotFound:
+            return error_page(request, 404, tr.t("error.not_found"), actor)
+        except Conflict as err:
+            current = engine.dossier_view(dossier_id, actor)
+            stale = expected is not None and current["version"] != expected
+            sub.form_errors.append(tr.t("error.stale") if stale else tr.t("error.conflict", message=err.message))
+            view = current
+        except EngineError as err:
+            sub.form_errors.append(tr.t("error.refused", message=err.message))
+        else:
+            return _redirect(f"{PREFIX}/dossiers/{dossier_id}?" + urlencode({"done": event_type}))
+    return _event_page(request, actor, event_type, view, fields, sub, status=422 if sub.errors else 409)
+
+
+# ----- enforcement ---------------------------------------------------------------------------------
+@router.get(f"{PREFIX}/enforcement")
+def enforcement(request: Request) -> Response:
+    actor = session.require_role(request, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
+    engine = request.app.state.engine
+    page = _page(request)
+    result = engine.enforcement_queue(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, math.ceil(result["total"] / PAGE_SIZE))
+    return render(request, "enforcement.html", actor=actor, items=result["items"], total=result["total"],
+                  page=page, pages=pages, may_decide=actor.role in roles_for("enforcement_decision"),
+                  prev_url=_url_with(request, page=str(page - 1)) if page > 1 else None,
+                  next_url=_url_with(request, page=str(page + 1)) if page < pages else None)
+
+
+# ----- audit ----------------------------------------------------------------------------------------
+def _date_param(value: Optional[str]) -> Optional[date]:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@router.get(f"{PREFIX}/audit")
+def audit(request: Request) -> Response:
+    actor = session.require_role(request, *AUDITORS)
+    wanted = (request.query_params.get("dossier") or "").strip()
+    if wanted:
+        from urllib.parse import quote
+        return _redirect(f"{PREFIX}/audit/dossiers/{quote(wanted, safe='')}")
+    return render(request, "audit.html", actor=actor, year=views.today(request.app.state.engine).year)
+
+
+@router.get(PREFIX + "/audit/dossiers/{dossier_id}")
+def audit_dossier(request: Request, dossier_id: str) -> Response:
+    actor = session.require_role(request, *AUDITORS)
+    engine = request.app.state.engine
+    tr = _tr(request)
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    try:
+        view = engine.dossier_view(dossier_id, actor)
+        history = engine.history(dossier_id, offset=offset, limit=HISTORY_PAGE, actor=actor)["entries"]
+    except NotFound:
+        return error_page(request, 404, tr.t("error.not_found"), actor)
+    entries = [{**e, "time": views.short_time(e["business_time"]), "text": views.timeline_line(tr, e)}
+               for e in history]
+    as_of_text = request.query_params.get("as_of") or ""
+    as_of, as_of_error, as_of_state = _date_param(as_of_text), None, None
+    if as_of_text and as_of is None:
+        as_of_error = tr.t("error.date")
+    elif as_of is not None:
+        from engine.asof import state_as_of
+        try:
+            as_of_state = state_as_of(engine, dossier_id, as_of)
+        except NotFound as err:
+            as_of_error = err.message
+    replay = None
+    if request.query_params.get("replay"):
+        from engine.replay import replay_dossier
+        replay = replay_dossier(engine, dossier_id).to_dict()
+    return render(request, "audit_dossier.html", actor=actor, view=view, entries=entries, offset=offset,
+                  page_size=HISTORY_PAGE, as_of=as_of_text, as_of_error=as_of_error, as_of_state=as_of_state,
+                  replay=replay,
+                  prev_url=_url_with(request, offset=str(max(0, offset - HISTORY_PAGE))) if offset else None,
+                  next_url=_url_with(request, offset=str(offset + HISTORY_PAGE))
+                  if len(history) == HISTORY_PAGE else None)
+
+
+def _year(text: Optional[str]) -> Optional[int]:
+    if text and text.isdigit() and 1900 <= int(text) <= 2999:
+        return int(text)
+    return None
+
+
+@router.get(f"{PREFIX}/audit/reports")
+def audit_reports(request: Request) -> Response:
+    actor = session.require_role(request, *AUDITORS)
+    engine = request.app.state.engine
+    tr = _tr(request)
+    q = request.query_params
+    year = _year(q.get("year")) if q.get("year") else views.today(engine).year
+    as_of = _date_param(q.get("as_of"))
+    errors = {}
+    if year is None:
+        errors["year"] = tr.t("error.year")
+    if q.get("as_of") and as_of is None:
+        errors["as_of"] = tr.t("error.date")
+    report, tables = None, []
+    if not errors:
+        from engine import reports
+        report = reports.report(engine, year, as_of)
+        tables = views.report_tables(tr, report)
+    query = urlencode({"as_of": as_of.isoformat()}) if as_of else ""
+    return render(request, "reports.html", status=422 if errors else 200, actor=actor, errors=errors,
+                  year=q.get("year") or str(year), as_of=q.get("as_of") or "", report=report, tables=tables,
+                  chart_url=f"{PREFIX}/audit/reports/{year}.png" + (f"?{query}" if query else ""),
+                  csv_url=f"{PREFIX}/audit/reports/{year}.csv" + (f"?{query}" if query else ""))
+
+
+def _report_or_none(request: Request, year: int):
+    from engine import reports
+    as_of = _date_param(request.query_params.get("as_of"))
+    if not 1900 <= year <= 2999:
+        return None
+    return reports.report(request.app.state.engine, year, as_of)
+
+
+@router.get(PREFIX + "/audit/reports/{year}.png")
+def report_png(request: Request, year: int) -> Response:
+    session.require_role(request, *AUDITORS)
+    from engine import reports
+    rep = _report_or_none(request, year)
+    if rep is None:
+        return PlainTextResponse("bad year", status_code=422, headers=SECURITY_HEADERS)
+    buffer = io.BytesIO()
+    reports.to_png(rep, buffer)
+    return Response(buffer.getvalue(), media_type="image/png", headers=SECURITY_HEADERS)
+
+
+@router.get(PREFIX + "/audit/reports/{year}.csv")
+def report_csv(request: Request, year: int) -> Response:
+    session.require_role(request, *AUDITORS)
+    from engine import reports
+    rep = _report_or_none(request, year)
+    if rep is None:
+        return PlainTextResponse("bad year", status_code=422, headers=SECURITY_HEADERS)
+    return Response(reports.to_csv(rep), media_type="text/csv",
+                    headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="report-{year}.csv"'})

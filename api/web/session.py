@@ -1,0 +1,91 @@
+"""Web sign-in: the API's bearer token kept in an HttpOnly, SameSite=Strict cookie.
+
+The token is issued by :func:`api.auth.issue_token` (the development sign-in, as
+``inburgering token`` does) or pasted in, and verified on every request by
+:func:`api.auth.verify_token` against the engine's clock — the same checks as the
+API's ``Authorization: Bearer`` header. SameSite=Strict keeps the cookie off
+requests started by other sites, so a form elsewhere cannot post events here.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.auth import TokenError, verify_token
+from engine.service import Actor
+
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+TOKEN_COOKIE = "inburgering_token"
+LANG_COOKIE = "inburgering_lang"
+ONE_YEAR = 365 * 24 * 3600
+
+
+class NotSignedIn(Exception):
+    """No valid token: the page redirects to the sign-in page."""
+
+    def __init__(self, reason: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Forbidden(Exception):
+    """Signed in, but the role may not see this page (403)."""
+
+    def __init__(self, actor: Actor):
+        super().__init__(actor.role)
+        self.actor = actor
+
+
+def current_actor(request: Request) -> Actor:
+    """The signed-in actor; :class:`NotSignedIn` when the cookie is missing, invalid or expired."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise NotSignedIn()
+    engine = request.app.state.engine
+    try:
+        return verify_token(request.app.state.settings, token, now=engine.clock.now())
+    except TokenError as err:
+        raise NotSignedIn(str(err)) from None
+
+
+def optional_actor(request: Request) -> Optional[Actor]:
+    try:
+        return current_actor(request)
+    except NotSignedIn:
+        return None
+
+
+def require_role(request: Request, *roles: str) -> Actor:
+    actor = current_actor(request)
+    if actor.role not in roles:
+        raise Forbidden(actor)
+    return actor
+
+
+def set_token(response: Response, request: Request, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_hours * 3600, path="/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+
+
+def clear_token(response: Response) -> None:
+    response.delete_cookie(TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+def language(request: Request) -> str:
+    """``?lang=`` wins, then the language cookie, then Dutch."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    stored = request.cookies.get(LANG_COOKIE)
+    return stored if stored in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def remember_language(request: Request, response: Response) -> None:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=ONE_YEAR, path="/", httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
