@@ -9,6 +9,7 @@
     inburgering replay [--dossier ID | --all] [--out F] [--database URL]
     inburgering dossier as-of ID DATE [--database URL]
     inburgering report --year Y [--as-of DATE] [--format table|csv|json|png] [--out F]
+    inburgering simulate [--year 2023] [--scale F] [--seed N] [--until DATE] [--database URL]
 
 The database defaults to ``INBURGERING_DATABASE_URL`` or the embedded SQLite file
 ``var/inburgering.db``. Exit codes: 0 success, 1 a check failed (scenario mismatch,
@@ -305,6 +306,52 @@ def report(year: int = typer.Option(..., "--year", help="Calendar year."),
         out.write_text(text)
     else:
         typer.echo(text, nl=False)
+
+
+@app.command()
+def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the population is calibrated on the "
+                                                           "2023 annual report, seed 001)."),
+             scale: float = typer.Option(1.0, "--scale", help="Fraction of the 54,786 adult newcomers "
+                                                              "(0.02 = 1,096)."),
+             seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same population "
+                                                        "and the same report."),
+             until: Optional[str] = typer.Option(None, "--until", help="Last simulated day, YYYY-MM-DD "
+                                                                       "(default: 31 December of year + 3)."),
+             via: str = typer.Option("api", "--via", help="api (the HTTP API in process) | engine "
+                                                          "(Engine.handle directly)."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Also write the whole result (report, "
+                                                                    "cohort figures, comparison) as JSON."),
+             database: Optional[str] = typer.Option(None, "--database", help="An empty store to simulate into "
+                                                    "(default: a temporary SQLite file, removed afterwards).")
+             ) -> None:
+    """Drive a synthetic year of newcomers through the real import, API and daily sweep, then print the
+    auditors' report and the simulated vs published 2023 figures (column "ok": calibrated indicators
+    within ±5 percentage points). Exit 1 when the engine failed on a request or in the sweep."""
+    from simulation.driver import format_result, simulate as run_simulation
+
+    if via not in ("api", "engine"):
+        _fail(f"--via: {via!r} is not one of api, engine")
+    if scale <= 0:
+        _fail("--scale must be positive")
+    try:
+        last = date.fromisoformat(until) if until else None
+    except ValueError:
+        _fail(f"--until: {until!r} is not a calendar date (YYYY-MM-DD)")
+    with _progress() as progress:
+        task = progress.add_task(f"simulating {year}", total=None)
+
+        def on_progress(done: int, total: int, day: date) -> None:
+            progress.update(task, completed=done, total=total, description=f"simulating {day}")
+
+        try:
+            result = run_simulation(year, scale, seed, last, database, on_progress, via=via)
+        except ValueError as error:
+            _fail(str(error))
+    typer.echo(format_result(result), nl=False)
+    if out:
+        out.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        err.print(f"wrote {out}", highlight=False)
+    raise typer.Exit(1 if result.errors else 0)
 
 
 @app.command()

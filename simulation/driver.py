@@ -1,0 +1,349 @@
+"""Drive a synthetic year through the real doors of the engine and compare with the published report.
+
+    simulate(year=2023, scale=0.02, seed=1, until=None, database_url=None, on_progress=None)
+
+Time is a :class:`engine.clock.ManualClock` moved day by day from the first obligation start
+to ``until`` (default: 31 December of year + 3, so that attests and B1 checks of the year's
+cohort fall inside), with the conventions of the scenario runner (``api/scenarios.py``,
+``shared/scenarios/README.md`` "Time"):
+
+* 00:00 — the register import of the newcomers whose obligation starts that day
+  (``POST /newcomers``, admin token — the register extract's door);
+* 02:00 — the daily sweep (:func:`timers.sweep.sweep`);
+* 09:00 — that day's events, each ``POST /dossiers/{id}/events/{type}`` with a token of the
+  right role (caseworker of the dossier's agency; enforcement officer for decisions).
+
+``via="api"`` (default) goes through the HTTP API in process (the ASGI app of
+:func:`api.app.create_app` behind an ``httpx`` client); ``via="engine"`` calls
+:meth:`engine.service.Engine.import_newcomer` and :meth:`~engine.service.Engine.handle` directly —
+the same unit of work without HTTP, JSON and JWT (measured by ``benchmarks/run_all.py``). An
+event the engine refuses does not stop the run: it is counted and listed (as the scenario runner
+does), as are server errors.
+
+Afterwards :func:`engine.reports.report` (the auditors' report, from the journal alone) is
+computed for the year, with the cohort figures of :func:`simulation.calibration.cohort_figures`,
+and compared with the published figures (:func:`simulation.calibration.compare`).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, time as dtime, timedelta
+from typing import Callable, Optional
+
+from engine.clock import ManualClock, brussels_instant
+from engine.settings import Settings
+from rules import geography
+
+from . import calibration
+from .population import Population, generate
+
+IMPORT_TIME = dtime(0, 0)
+EVENT_TIME = dtime(9, 0)
+SWEEP_TIME = dtime(2, 0)
+JWT_SECRET = "simulation-signing-key-not-a-secret-000000001"
+
+Progress = Callable[[int, int, date], None]
+
+
+@dataclass
+class SimulationResult:
+    year: int
+    scale: float
+    seed: int
+    until: str
+    database: str
+    via: str
+    persons: int = 0
+    imports: Counter = field(default_factory=Counter)
+    events: int = 0
+    events_by_type: Counter = field(default_factory=Counter)
+    refused: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    planned_mismatches: int = 0
+    days: int = 0
+    sweeps: int = 0
+    timers_fired: int = 0
+    sweep_dossiers: int = 0
+    seconds: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+    cohort: dict = field(default_factory=dict)
+    comparison: list = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        """Units of work through the engine: imports, events and dossiers fired by the sweep."""
+        return sum(self.imports.values()) + self.events + self.sweep_dossiers
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "scale": self.scale, "seed": self.seed, "until": self.until,
+                "database": self.database, "via": self.via, "persons": self.persons,
+                "imports": dict(self.imports), "events": self.events, "events_by_type": dict(self.events_by_type),
+                "refused": self.refused, "errors": self.errors, "planned_mismatches": self.planned_mismatches,
+                "days": self.days, "sweeps": self.sweeps, "timers_fired": self.timers_fired,
+                "sweep_dossiers": self.sweep_dossiers, "steps": self.steps, "seconds": self.seconds,
+                "comparison": self.comparison, "cohort": self.cohort, "report": self.report}
+
+
+class _ApiDoor:
+    """The HTTP API in process: the ASGI app behind an ``httpx`` client on one event loop (what
+    ``fastapi.testclient`` does, without its thread hop per request); tokens are issued on the
+    simulated clock (12 h validity: reissued every simulated day)."""
+
+    def __init__(self, engine, settings: Settings):
+        import asyncio
+
+        import httpx
+
+        from api.app import create_app
+        from api.auth import issue_token
+
+        self.engine = engine
+        self.settings = settings
+        self._issue = issue_token
+        self._loop = asyncio.new_event_loop()
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine, settings),
+                                                                               raise_app_exceptions=False),
+                                         base_url="http://simulation.local")
+        self._tokens: dict = {}
+        self._day: Optional[date] = None
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.close()
+
+    def _post(self, path: str, body: dict, headers: dict):
+        return self._loop.run_until_complete(self._client.post(path, json=body, headers=headers))
+
+    def _headers(self, role: str, agency: Optional[str] = None) -> dict:
+        now = self.engine.clock.now()
+        day = now.date()
+        if day != self._day:
+            self._tokens, self._day = {}, day
+        key = (role, agency)
+        if key not in self._tokens:
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            token = self._issue(self.settings, role=role, user=f"simulation-{role}", agency=agency, now=midnight)
+            self._tokens[key] = {"Authorization": f"Bearer {token}"}
+        return self._tokens[key]
+
+    def import_newcomer(self, newcomer: dict) -> tuple[int, dict]:
+        response = self._post("/newcomers", newcomer, self._headers("admin"))
+        return response.status_code, _body(response)
+
+    def event(self, dossier_id: str, event_type: str, body: dict, agency: Optional[str]) -> tuple[int, dict]:
+        if event_type == "enforcement_decision":
+            headers = self._headers("enforcement_officer")
+        elif agency:
+            headers = self._headers("caseworker", agency)
+        else:
+            headers = self._headers("admin")
+        response = self._post(f"/dossiers/{dossier_id}/events/{event_type}", body, headers)
+        return response.status_code, _body(response)
+
+
+class _EngineDoor:
+    """The engine's commands directly (no HTTP, JSON or JWT); same actors as the API would name."""
+
+    def __init__(self, engine):
+        from engine.service import Actor
+
+        self.engine = engine
+        self._actor = Actor
+
+    def close(self) -> None:
+        pass
+
+    def import_newcomer(self, newcomer: dict) -> tuple[int, dict]:
+        return self._call(lambda: self.engine.import_newcomer(newcomer, actor=self._actor("simulation-admin", "admin")),
+                          201)
+
+    def event(self, dossier_id: str, event_type: str, body: dict, agency: Optional[str]) -> tuple[int, dict]:
+        if event_type == "enforcement_decision":
+            actor = self._actor("simulation-enforcement_officer", "enforcement_officer")
+        elif agency:
+            actor = self._actor("simulation-caseworker", "caseworker", agency)
+        else:
+            actor = self._actor("simulation-admin", "admin")
+        return self._call(lambda: self.engine.handle(dossier_id, event_type, body, actor=actor), 200)
+
+    @staticmethod
+    def _call(fn, ok: int) -> tuple[int, dict]:
+        from engine.errors import EngineError
+
+        try:
+            return ok, fn()
+        except EngineError as err:
+            return err.status, {"message": err.message}
+        except Exception as err:  # noqa: BLE001 - an engine bug must not stop a year-long run
+            return 500, {"message": f"{type(err).__name__}: {err}"}
+
+
+def _body(response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        return {"message": response.text}
+
+
+def default_until(year: int) -> date:
+    return date(year + 3, 12, 31)
+
+
+def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
+             database_url: Optional[str] = None, on_progress: Optional[Progress] = None, *, via: str = "api",
+             population: Optional[Population] = None) -> SimulationResult:
+    """Run the synthetic ``year`` at ``scale`` through import, API and daily sweep; compare with 2023.
+
+    ``database_url`` must point at an empty store (default: a temporary SQLite file, removed
+    afterwards). ``on_progress(done, total, day)`` is called after every simulated day with the
+    units of work (imports + events) done and planned.
+    """
+    if via not in ("api", "engine"):
+        raise ValueError("via must be 'api' or 'engine'")
+    until = until or default_until(year)
+    started, cpu = time.perf_counter(), time.process_time()
+    pop = population or generate(year, scale, seed)
+    generated = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/simulation.db"
+        result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop))
+        result.seconds["generate"] = round(generated - started, 3)
+        _run(pop, until, url, via, result, on_progress)
+    result.seconds["total"] = round(time.perf_counter() - started, 3)
+    result.seconds["cpu_total"] = round(time.process_time() - cpu, 3)
+    return result
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _run(pop: Population, until: date, url: str, via: str, result: SimulationResult,
+         on_progress: Optional[Progress]) -> None:
+    from sqlmodel import Session, func, select
+
+    from engine import reports
+    from engine.models import Dossier
+    from engine.service import bootstrap
+    from timers.sweep import sweep
+
+    first = min(p.start for p in pop.persons)
+    clock = ManualClock(brussels_instant(first, IMPORT_TIME))
+    settings = Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False)
+    engine = bootstrap(settings, clock)
+    door = None
+    try:
+        with Session(engine.db) as session:
+            existing = session.exec(select(func.count()).select_from(Dossier)).one()
+        if existing:
+            raise ValueError(f"simulate needs an empty store; {_redact(url)} holds {existing} dossiers")
+        door = _ApiDoor(engine, settings) if via == "api" else _EngineDoor(engine)
+        imports_by_day: dict[date, list] = defaultdict(list)
+        events_by_day: dict[date, list] = defaultdict(list)
+        limit = until.isoformat()
+        for person in pop.persons:
+            imports_by_day[person.start].append(person)
+            for event in person.events:
+                if event["on"] <= limit:
+                    events_by_day[date.fromisoformat(event["on"])].append((person, event))
+        total = len(pop.persons) + sum(len(v) for v in events_by_day.values())
+        agency = {p.id: geography.locate(p.newcomer["nis_code"]).agency for p in pop.persons}
+        timing = Counter()
+        done = 0
+        day = first
+        while day <= until:
+            clock.set(brussels_instant(day, IMPORT_TIME))
+            t0 = time.perf_counter()
+            for person in imports_by_day.get(day, ()):
+                status, body = door.import_newcomer(person.newcomer)
+                if status == 201:
+                    result.imports[body["target_group"]] += 1
+                    result.planned_mismatches += body["target_group"] != person.plan["target_group"]
+                else:
+                    result.errors.append({"dossier": person.id, "on": day.isoformat(), "type": "import",
+                                          "status": status, "message": body.get("message")})
+                done += 1
+            t1 = time.perf_counter()
+            instant = brussels_instant(day, SWEEP_TIME)
+            clock.set(instant)
+            swept = sweep(engine, instant)
+            result.sweeps += 1
+            result.timers_fired += swept.timers
+            result.sweep_dossiers += swept.dossiers
+            for problem in swept.errors:
+                result.errors.append({"dossier": problem["dossier"], "on": day.isoformat(), "type": "sweep",
+                                      "status": 500, "message": problem["error"]})
+            t2 = time.perf_counter()
+            clock.set(brussels_instant(day, EVENT_TIME))
+            for person, event in events_by_day.get(day, ()):
+                body = {k: v for k, v in event.items() if k not in ("on", "type")}
+                status, answer = door.event(person.id, event["type"], body, agency[person.id])
+                result.events += 1
+                result.events_by_type[event["type"]] += 1
+                if status >= 400:
+                    entry = {"dossier": person.id, "on": event["on"], "type": event["type"], "status": status,
+                             "message": answer.get("message") or answer.get("detail")}
+                    (result.errors if status >= 500 else result.refused).append(entry)
+                elif event["type"] == "moved":
+                    located = geography.locate(event["nis_code"])
+                    agency[person.id] = located.agency if located else None
+                done += 1
+            t3 = time.perf_counter()
+            timing["import"] += t1 - t0
+            timing["sweep"] += t2 - t1
+            timing["events"] += t3 - t2
+            result.days += 1
+            if on_progress:
+                on_progress(done, total, day)
+            day += timedelta(days=1)
+        result.seconds.update({k: round(v, 3) for k, v in timing.items()})
+        t0 = time.perf_counter()
+        result.report = reports.report(engine, pop.year)
+        t1 = time.perf_counter()
+        result.cohort = calibration.cohort_figures(engine, pop.year, until)
+        result.seconds["report"] = round(t1 - t0, 3)
+        result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
+        result.comparison = calibration.compare(result.report, result.cohort)
+    finally:
+        if door is not None:
+            door.close()
+        engine.db.dispose()
+
+
+def format_result(result: SimulationResult, *, with_report: bool = True) -> str:
+    """The auditors' report of the year, then simulated vs published, then the run's figures."""
+    from engine import reports
+
+    out = []
+    if with_report and result.report:
+        out.append(reports.format_table(result.report))
+    out.append(calibration.format_comparison(
+        result.comparison, f"Simulated {result.year} (scale {result.scale}, seed {result.seed}) vs published "
+                           f"(seed {calibration.SEED}); report = engine.reports.report({result.year}), "
+                           f"cohort = the {result.year} inflow followed to {result.until}"))
+    s = result.seconds
+    steps = result.steps
+    engine_seconds = s.get("import", 0) + s.get("events", 0) + s.get("sweep", 0)
+    out.append(
+        f"{result.persons} newcomers ({', '.join(f'{k} {v}' for k, v in sorted(result.imports.items()))}); "
+        f"{result.events} events via {result.via}; {result.days} daily sweeps fired {result.timers_fired} timers "
+        f"in {result.sweep_dossiers} dossiers; refused {len(result.refused)}, errors {len(result.errors)}, "
+        f"planned/decided target-group mismatches {result.planned_mismatches}")
+    out.append(
+        f"time: generate {s.get('generate', 0):.1f} s, import {s.get('import', 0):.1f} s, events "
+        f"{s.get('events', 0):.1f} s, sweeps {s.get('sweep', 0):.1f} s, report {s.get('report', 0):.1f} s, "
+        f"cohort {s.get('cohort_figures', 0):.1f} s, total {s.get('total', 0):.1f} s "
+        f"(CPU {s.get('cpu_total', 0):.1f} s); "
+        f"{steps} steps, {steps / engine_seconds if engine_seconds else 0:.1f} steps/s "
+        f"({1000 * engine_seconds / steps if steps else 0:.1f} ms per step)")
+    for kind, items in (("refused", result.refused), ("error", result.errors)):
+        for item in items[:5]:
+            out.append(f"  {kind}: {json.dumps(item)}")
+    return "\n".join(out) + "\n"
