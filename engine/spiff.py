@@ -188,10 +188,6 @@ def ready_user_task(workflow: BpmnWorkflow, spec_name: str):
     return None
 
 
-def ready_user_tasks(workflow: BpmnWorkflow) -> list[str]:
-    return sorted(t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True))
-
-
 def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bool:
     """Complete a ready user task with ``data``; False when no such task is ready."""
     task = ready_user_task(workflow, spec_name)
@@ -209,15 +205,8 @@ def throw_signal(workflow: BpmnWorkflow, name: str, payload: dict | None = None)
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:
-    """(timer spec name, due instant or None) for every timer the instance waits on."""
-    out = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        inner = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
-        for timer in inner:
-            if isinstance(timer, ClockedTimeDateEventDefinition):
-                out.append((task.task_spec.name, due_instant(task, timer.expression)))
-    return out
+    """(timer task name, due instant or None) for every timer the instance waits on."""
+    return waiting_summary(workflow)[1]
 
 
 def waiting_summary(workflow: BpmnWorkflow) -> tuple[list[str], list[tuple[str, datetime | None]]]:
