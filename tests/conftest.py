@@ -50,7 +50,8 @@ def pg_schema_url():
         conn.execute(f"CREATE SCHEMA {schema}")
     yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.execute("SET lock_timeout = '20s'")  # never hang on a connection a test left open
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

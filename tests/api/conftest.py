@@ -1,16 +1,11 @@
 """Fixtures for the HTTP API tests: a real engine per test, on SQLite and on PostgreSQL.
 
-PostgreSQL (``postgresql+psycopg://postgres@127.0.0.1:5432/test`` unless
-``INBURGERING_TEST_POSTGRES_URL`` says otherwise) gets a fresh schema per test,
-selected with ``?options=-csearch_path%3D<schema>`` and dropped afterwards, so tests
-and concurrent runs never see each other's tables. When it is not reachable the
-PostgreSQL variants are skipped with the reason — except under ``CI=true``, where
-they fail: CI must prove both backends.
+PostgreSQL gets a fresh schema per test from ``tests/conftest.py``'s ``pg_schema_url``
+(skipped with the reason when unreachable, a failure when CI is set).
 """
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -23,7 +18,6 @@ from engine.clock import BRUSSELS, ManualClock
 from engine.service import Engine, bootstrap
 from engine.settings import Settings
 
-POSTGRES_URL = os.environ.get("INBURGERING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2024, 2, 1, 9, 0, tzinfo=BRUSSELS)
 SECRET = "test"
 
@@ -37,51 +31,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.filterwarnings("ignore:The HMAC key is .* bytes long"))
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
-
-
-_pg_reachable: Optional[str] = None  # None: not probed yet; "": reachable; otherwise the reason
-
-
-def _postgres_problem() -> str:
-    global _pg_reachable
-    if _pg_reachable is None:
-        import psycopg
-        try:
-            with psycopg.connect(_libpq_url(POSTGRES_URL), connect_timeout=3) as conn:
-                conn.execute("select 1")
-            _pg_reachable = ""
-        except Exception as err:  # any failure to connect means "not reachable"
-            reason = " ".join(str(err).split())
-            _pg_reachable = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(err).__name__}: {reason}"
-    return _pg_reachable
-
-
-def _libpq_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/t.db"
         return
-    problem = _postgres_problem()
-    if problem:
-        if _in_ci():
-            pytest.fail(f"{problem} (CI=true: the PostgreSQL variant must run)")
-        pytest.skip(f"{problem}; set CI=true to make this a failure")
-    import psycopg
-    schema = f"api_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq_url(POSTGRES_URL), autocommit=True) as conn:
-        conn.execute(f'create schema "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_libpq_url(POSTGRES_URL), autocommit=True) as conn:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
+    yield request.getfixturevalue("pg_schema_url")  # tests/conftest.py: fresh schema, skip/fail rule
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """Fixtures for the sweep tests: SQLite files and throw-away PostgreSQL schemas, sweeper subprocesses.
 
-PostgreSQL (``postgresql+psycopg://postgres@127.0.0.1:5432/test`` unless
-``INBURGERING_TEST_POSTGRES_URL`` says otherwise) gets a fresh schema per test
-(``CREATE SCHEMA t_<uuid>``, selected with ``?options=-csearch_path%3D<schema>``)
-that is dropped afterwards. When PostgreSQL is not reachable the test is skipped
-with the reason — unless ``CI`` is set, where it fails: CI must prove the
-multi-process guarantees on the real database.
+PostgreSQL gets a fresh schema per test from ``tests/conftest.py``'s ``pg_schema_url``.
+When PostgreSQL is not reachable the test is skipped with the reason — unless ``CI``
+is set, where it fails: CI must prove the multi-process guarantees on the real database.
 """
 from __future__ import annotations
 
@@ -15,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
@@ -27,47 +23,11 @@ from engine.service import Engine, bootstrap
 from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get("INBURGERING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-_pg_problem: Optional[str] = None  # None: not probed yet; "": reachable; otherwise why not
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1).split("?", 1)[0]
-
-
-def postgres_problem() -> str:
-    global _pg_problem
-    if _pg_problem is None:
-        try:
-            import psycopg
-            with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3) as conn:
-                conn.execute("select 1")
-            _pg_problem = ""
-        except Exception as err:  # any failure to connect means "not reachable"
-            _pg_problem = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(err).__name__}: {err}".strip()
-    return _pg_problem
-
 
 @pytest.fixture
-def pg_url():
-    """A database URL on a fresh PostgreSQL schema, dropped after the test."""
-    problem = postgres_problem()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"{problem} (CI is set: the PostgreSQL tests must run)")
-        pytest.skip(f"{problem}; these tests need PostgreSQL (they fail instead of skipping when CI is set)")
-    import psycopg
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as conn:
-        conn.execute(f'create schema "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as conn:
-            conn.execute("set lock_timeout = '20s'")  # never hang on a connection a test left open
-            conn.execute(f'drop schema if exists "{schema}" cascade')
+def pg_url(pg_schema_url):
+    """A database URL on a fresh PostgreSQL schema, dropped after the test (tests/conftest.py)."""
+    return pg_schema_url
 
 
 @pytest.fixture
