@@ -7,7 +7,7 @@ The regime date is the contract date, or the trigger date when there is no
 contract; the parameter ``reform_2022`` on that date chooses the ruleset
 (:func:`ruleset_for`), and the regime's thresholds are read on that date too.
 
-``infractions_2022`` (contracts since 2022-03-01): only obligated newcomers get
+``infractions_2022`` (contracts since the 2022 reform, parameter ``reform_2022``): only obligated newcomers get
 infractions; an open infraction of the same type (and component) means the
 repeat is ignored (``already_open``); attendance below ``attendance_min_percent``
 is ``irregular_participation``.
@@ -108,7 +108,7 @@ def _decide(infraction: str | None, reason: str) -> host.Action:
 
 
 def _rules_2022() -> list[host.Rule]:
-    """TRAJECTORY.md §3 (from 2022-03-01), §4.5, §6.7; scenarios/README.md "one at a time"."""
+    """TRAJECTORY.md §3 (the 2022 reform, ``reform_2022`` true), §4.5, §6.7; scenarios/README.md "one at a time"."""
     obligated = equals("target_group", "obligated")
     fresh = obligated & ~is_true("open_same")
     attendance = equals("kind", ATTENDANCE)
@@ -126,7 +126,7 @@ def _rules_2022() -> list[host.Rule]:
 
 
 def _rules_pre2022() -> list[host.Rule]:
-    """TRAJECTORY.md §3 (before 2022-03-01); seed 001 §11 (early termination, irregular participation)."""
+    """TRAJECTORY.md §3 (before the 2022 reform, ``reform_2022`` false); seed 001 §11 (early termination, irregular participation)."""
     obligated = equals("target_group", "obligated")
     entitled = equals("target_group", "entitled")
     attendance = equals("kind", ATTENDANCE)

@@ -12,7 +12,7 @@ The ruleset (see :func:`_rules`):
 * **Excluded** when any exclusion applies; reasons = every applicable code, in
   the order ``no_legal_residence``, ``short_stay``, ``asylum_pending`` (residence
   ``asylum_seeker`` while parameter ``reform_2022`` is true on the decision date;
-  before 2022-03-01 asylum seekers were entitled), ``temporary_purpose``,
+  before the 2022 reform (``reform_2022``) asylum seekers were entitled), ``temporary_purpose``,
   ``minor`` (age on the obligation start below ``adult_age``), ``outside_area``.
 * **Entitled, ``brussels_resident``**: not excluded and living in Brussels —
   Flanders cannot impose the obligation there.
@@ -20,7 +20,7 @@ The ruleset (see :func:`_rules`):
   (b) moved in from Brussels or the French or German language area, (c) a
   Belgian born abroad with a parent born abroad, (d) a minister of religion.
   Without a basis: entitled, no reasons. So is a pending asylum seeker who is
-  not excluded (decision date before 2022-03-01: "from four months into the
+  not excluded (decision date before the 2022 reform: "from four months into the
   procedure they were entitled").
 * **Exemptions** turn obligated into entitled, reasons = every applicable code in
   the order of :data:`EXEMPTIONS`; ``temporary_migrant``,
@@ -141,7 +141,7 @@ def _rules() -> list[host.Rule]:
         is_true("belgian_born_abroad"),                       # (c)
         _minister(),                                          # (d)
     )
-    # Before 2022-03-01 a pending asylum seeker was not excluded but entitled, never obligated.
+    # Before the 2022 reform (reform_2022 false) a pending asylum seeker was not excluded but entitled, never obligated.
     may_be_obligated = basis & ~equals("residence", "asylum_seeker")
     obligable = in_dutch_area & may_be_obligated
     # Grouped so that the complement stays small: ministers are out of the second group.

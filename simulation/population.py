@@ -193,7 +193,7 @@ NT2_FAILED_FIRST = 0.12
 TRAJECTORY_INFRACTIONS = {"irregular_regularised": 0.003, "irregular_handed_over": 0.028,
                           "refused_test_regularised": 0.0015, "refused_test_handed_over": 0.0015,
                           "pnt_regularised": 0.001, "pnt_handed_over": 0.001}
-ENTITLED_LOW_ATTENDANCE = 0.03  # reported, but no infraction for the entitled since 2022-03-01 (§11)
+ENTITLED_LOW_ATTENDANCE = 0.03  # reported, but no infraction for the entitled since the 2022 reform (§11)
 LIFE_EVENTS = {"suspended": 0.02, "moved_within": 0.015, "moved_to_brussels": 0.004}
 #: B1 check at attest + 24 months (003 §F). No published figures yet (001 Inleiding): ASSUMPTION.
 B1_ROUTE = {"activity": 0.55, "b1_pass": 0.25, "b1_fail_pass": 0.05, "b1_proof": 0.03,
@@ -708,7 +708,7 @@ class _Planner:
         pnt = group == "obligated" and bool(parameters.value("pnt_component", contract))
         if pnt:
             components.append("pnt")
-        if not components:  # no empty contracts since 2022-03-01: MO is listed (and already fulfilled)
+        if not components:  # no empty contracts since the 2022 reform: MO is listed (and already fulfilled)
             components.append("mo")
         person.add(contract, "contract_signed", components=components)
         # --- VDAB after the contract
