@@ -29,17 +29,17 @@ def establish(ctx, kind: str, established_on: date, *, component: Optional[str] 
     enforcement process's first service task, dated the day it actually runs).
     """
     state = ctx.state
-    decision = infractions.evaluate({
+    trigger = {
         "kind": kind, "on": established_on, "target_group": state.target_group,
         "contract_signed_on": state.contract_signed_on, "component": component, "percent": percent,
         "open_same": False,
-    })
+    }
+    decision = infractions.evaluate(trigger)
     if decision.infraction is not None and state.open_infractions([decision.infraction], component):
-        decision_reason = "already_open"
-        infraction_type = None
-    else:
-        decision_reason = decision.reason
-        infraction_type = decision.infraction
+        # One at a time (scenarios README): the ruleset itself decides the repeat, so the journal
+        # records its reason and version.
+        decision = infractions.evaluate({**trigger, "open_same": True})
+    infraction_type, decision_reason = decision.infraction, decision.reason
     ctx.record("rule_decision", {
         "question": "infraction", "trigger": kind, "established_on": established_on.isoformat(),
         "component": component, "percent": percent, "target_group": state.target_group,

@@ -125,6 +125,11 @@ class DossierContext:
         if loaded is not None:
             spiff.throw_signal(loaded.workflow, name)
 
+    def due_timers(self) -> list[str]:
+        """Names of the timers whose due instant has passed (from the due-date index rows loaded)."""
+        cutoff = int(self.now.timestamp())
+        return sorted(name for _, name, due_at in self._old_timers if due_at <= cutoff)
+
     def run_all(self) -> None:
         """Refresh timers and run engine steps in every loaded instance (the sweep's firing)."""
         for loaded in list(self.instances.values()):

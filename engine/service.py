@@ -127,7 +127,8 @@ class Engine:
             ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
             # Deadlines that expired before this event are acted on first (catch-up after downtime):
             # an overdue timer is not swallowed by the event that would have met it in time.
-            ctx.run_all()
+            if ctx.due_timers():
+                ctx.run_all()
             HANDLERS[event_type](ctx, payload, actor.label)
             ctx.save()
             return {"dossier_id": dossier_id, "version": ctx.row.version}
@@ -135,9 +136,8 @@ class Engine:
     def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
         """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""
         ctx = self._load(session, dossier_id, now, lock=True)
-        due = session.exec(select(DueTimer).where(DueTimer.dossier_id == dossier_id,
-                                                  DueTimer.due_at <= int(now.timestamp()))).all()
-        ctx.record("sweep", {"at": now.isoformat(), "timers": sorted(t.timer for t in due)}, actor="system:sweep")
+        due = ctx.due_timers()
+        ctx.record("sweep", {"at": now.isoformat(), "timers": due}, actor="system:sweep")
         ctx.run_all()
         ctx.save()
         return len(due)
