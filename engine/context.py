@@ -4,6 +4,12 @@ Load → change → save happens inside one database transaction; the dossier ro
 ``version`` guards it (optimistic locking): if another writer saved the dossier in
 between, the save is refused with :class:`Conflict` and the transaction rolls back,
 so nothing is half-written.
+
+The hot path speaks SQLAlchemy Core (plain rows, no ORM identity map or change
+tracking): one unit of work is a handful of statements, and ORM bookkeeping cost more
+than the statements themselves (BENCHMARKS.md). After a commit, what was saved is put in
+the :class:`engine.cache.DossierCache`, so the next unit of work on the same dossier at
+the same version skips reading and deserialising it.
 """
 from __future__ import annotations
 
@@ -13,33 +19,98 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session
 
 from . import spiff
+from .cache import CachedDossier, DossierCache
 from .clock import business_date
 from .dossier import DossierState, Infraction
-from .errors import Conflict
+from .errors import Conflict, NotFound
 from .journal import Fact, append
 from .models import Dossier, DueTimer, Instance
 from .processes import Deployed, ProcessRepository
 
 USER_STEPS = ("register", "intake", "contract", "mo", "nt2", "vdab", "pnt", "decide")
+DOSSIER = Dossier.__table__
+INSTANCE = Instance.__table__
+DUE_TIMER = DueTimer.__table__
+AFTER_COMMIT = "after_commit"  # session.info key: callables the engine runs once the transaction committed
+
+
+@dataclass
+class DossierRow:
+    """The ``dossier`` table's row as plain data (see :class:`engine.models.Dossier`)."""
+
+    id: str
+    version: int = 0
+    target_group: str = ""
+    agency: Optional[str] = None
+    region: Optional[str] = None
+    next_due_at: Optional[int] = None
+    waiting_on: str = ""
+    state: str = "{}"
+    journal_seq: int = 0
+    journal_head: str = ""
+
+
+@dataclass
+class InstanceRow:
+    """The ``instance`` table's row as plain data; ``stored`` is False until its first save."""
+
+    id: str
+    dossier_id: str
+    definition_id: int
+    process_name: str
+    infraction_id: Optional[str] = None
+    status: str = "waiting"
+    lock_version: int = 0
+    state: bytes = b""
+    stored: bool = True
 
 
 @dataclass
 class LoadedInstance:
-    row: Instance
+    row: InstanceRow
     workflow: object
     process: Deployed
     infraction_id: Optional[str] = None
+
+
+def load(session: Session, processes: ProcessRepository, dispatcher: Callable, dossier_id: str, now: datetime,
+         *, cache: DossierCache | None = None, lock: bool = False) -> "DossierContext":
+    """Load one dossier for a unit of work: from the cache when it holds the row's version.
+
+    ``lock`` takes the row lock (``SELECT … FOR UPDATE``; PostgreSQL — SQLite's writer lock is
+    taken at BEGIN)."""
+    query = select(DOSSIER.c.version).where(DOSSIER.c.id == dossier_id)
+    if lock:
+        query = query.with_for_update()
+    version = session.execute(query).scalar()
+    if version is None:
+        raise NotFound(f"dossier {dossier_id!r} not found")
+    entry = cache.take(dossier_id, version) if cache is not None else None
+    if entry is not None:
+        ctx = DossierContext(session, processes, dispatcher, entry.row, entry.state, now, cache=cache)
+        for loaded in entry.instances.values():
+            ctx._bind(loaded)
+            ctx.instances[loaded.row.id] = loaded
+        ctx._old_timers = set(entry.timers)
+        return ctx
+    found = session.execute(select(DOSSIER).where(DOSSIER.c.id == dossier_id)).mappings().one()
+    row = DossierRow(**found)
+    ctx = DossierContext(session, processes, dispatcher, row, DossierState.from_json(json.loads(row.state)), now,
+                         cache=cache)
+    ctx.load_instances()
+    return ctx
 
 
 class DossierContext:
     """Everything a command, a timer firing or a service operation needs about one dossier."""
 
     def __init__(self, session: Session, processes: ProcessRepository, dispatcher: Callable,
-                 row: Dossier, state: DossierState, now: datetime, *, is_new: bool = False):
+                 row: DossierRow, state: DossierState, now: datetime, *, is_new: bool = False,
+                 cache: DossierCache | None = None):
         self.session = session
         self.processes = processes
         self.dispatcher = dispatcher
@@ -50,6 +121,7 @@ class DossierContext:
         self.facts: list[Fact] = []
         self.instances: dict[str, LoadedInstance] = {}
         self.is_new = is_new
+        self.cache = cache
         self._loaded_version = row.version
         self._old_timers: set[tuple[str, str, int]] = set()
 
@@ -60,16 +132,18 @@ class DossierContext:
 
     # ----- instances ------------------------------------------------------
     def load_instances(self) -> None:
-        rows = self.session.exec(select(Instance).where(Instance.dossier_id == self.row.id,
-                                                        Instance.status == "waiting")).all()
-        for row in rows:
+        rows = self.session.execute(select(INSTANCE).where(INSTANCE.c.dossier_id == self.row.id,
+                                                           INSTANCE.c.status == "waiting")).mappings().all()
+        for found in rows:
+            row = InstanceRow(**found)
             spec = self.processes.spec(self.session, row.definition_id)
             workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec)
             loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
             self._bind(loaded)
             self.instances[row.id] = loaded
-        for timer in self.session.exec(select(DueTimer).where(DueTimer.dossier_id == self.row.id)):
-            self._old_timers.add((timer.instance_id, timer.timer, timer.due_at))
+        timers = self.session.execute(select(DUE_TIMER.c.instance_id, DUE_TIMER.c.timer, DUE_TIMER.c.due_at)
+                                      .where(DUE_TIMER.c.dossier_id == self.row.id))
+        self._old_timers = {tuple(timer) for timer in timers}
 
     def _bind(self, loaded: LoadedInstance) -> None:
         infraction_id = loaded.infraction_id
@@ -90,9 +164,8 @@ class DossierContext:
         spec = self.processes.spec(self.session, process.id)
         # Deterministic ids, so that a replay of the journal reproduces every entry to the letter.
         instance_id = f"{self.row.id}:{infraction.id.rsplit('/', 1)[1] if infraction else 0}:{name}"
-        row = Instance(id=instance_id, dossier_id=self.row.id, definition_id=process.id,
-                       process_name=name, infraction_id=infraction.id if infraction else None,
-                       state=b"")
+        row = InstanceRow(id=instance_id, dossier_id=self.row.id, definition_id=process.id,
+                          process_name=name, infraction_id=infraction.id if infraction else None, stored=False)
         loaded = LoadedInstance(row, spiff.new_workflow(spec), process, row.infraction_id)
         self._bind(loaded)
         self.instances[row.id] = loaded
@@ -137,53 +210,72 @@ class DossierContext:
 
     # ----- save -----------------------------------------------------------
     def save(self) -> None:
+        """Write aggregate, instances, journal and due-index rows (Core statements, this transaction).
+
+        An instance whose serialized state did not change is not rewritten. Once the
+        transaction commits, the engine puts what was saved into the cache (``AFTER_COMMIT``)."""
         new_timers: set[tuple[str, str, int]] = set()
         waiting: set[str] = set()
         for loaded in self.instances.values():
             workflow = loaded.workflow
-            loaded.row.state = zlib.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":"))
-                                             .encode(), 6)
-            loaded.row.status = "completed" if workflow.completed else "waiting"
-            loaded.row.lock_version += 1
             ready, timers = spiff.waiting_summary(workflow)
             for name, due in timers:
                 if due is not None:
                     new_timers.add((loaded.row.id, name, int(due.timestamp())))
             waiting.update(s for s in ready if s in USER_STEPS)
         self._journal_timer_changes(new_timers)
-        state = self.state
-        self.row.target_group = state.target_group
-        self.row.agency = state.agency
-        self.row.region = state.region
-        self.row.waiting_on = ",".join(sorted(waiting))
-        self.row.next_due_at = min((t[2] for t in new_timers), default=None)
-        self.row.state = json.dumps(state.to_json(), separators=(",", ":"))
-        append(self.session, self.row, self.now, self.facts)
+        row, state = self.row, self.state
+        row.target_group = state.target_group
+        row.agency = state.agency
+        row.region = state.region
+        row.waiting_on = ",".join(sorted(waiting))
+        row.next_due_at = min((t[2] for t in new_timers), default=None)
+        row.state = json.dumps(state.to_json(), separators=(",", ":"))
+        append(self.session, row, self.now, self.facts)
         self.facts = []
+        values = {"target_group": row.target_group, "agency": row.agency, "region": row.region,
+                  "waiting_on": row.waiting_on, "next_due_at": row.next_due_at, "state": row.state,
+                  "journal_seq": row.journal_seq, "journal_head": row.journal_head}
         if self.is_new:
-            self.row.version = 1
-            self.session.add(self.row)
-            self.session.flush()
+            self.session.execute(insert(DOSSIER).values(id=row.id, version=1, **values))
+            row.version = 1
         else:
             result = self.session.execute(
-                update(Dossier).where(Dossier.id == self.row.id, Dossier.version == self._loaded_version)
-                .values(version=self._loaded_version + 1, target_group=self.row.target_group,
-                        agency=self.row.agency, region=self.row.region, waiting_on=self.row.waiting_on,
-                        next_due_at=self.row.next_due_at, state=self.row.state,
-                        journal_seq=self.row.journal_seq, journal_head=self.row.journal_head)
-                .execution_options(synchronize_session=False))
+                update(DOSSIER).where(DOSSIER.c.id == row.id, DOSSIER.c.version == self._loaded_version)
+                .values(version=self._loaded_version + 1, **values))
             if result.rowcount != 1:
-                raise Conflict(f"dossier {self.row.id} was changed by someone else "
+                raise Conflict(f"dossier {row.id} was changed by someone else "
                                f"(version {self._loaded_version} is stale); nothing was saved")
-            self.row.version = self._loaded_version + 1
-        for loaded in self.instances.values():
-            self.session.add(loaded.row)
+            row.version = self._loaded_version + 1
+        self._save_instances()
         if self._old_timers != new_timers:
-            self.session.execute(delete(DueTimer).where(DueTimer.dossier_id == self.row.id))
-            for instance_id, name, due_at in sorted(new_timers):
-                self.session.add(DueTimer(dossier_id=self.row.id, instance_id=instance_id, timer=name,
-                                          due_at=due_at))
-        self.session.flush()
+            self.session.execute(delete(DUE_TIMER).where(DUE_TIMER.c.dossier_id == row.id))
+            if new_timers:
+                self.session.execute(insert(DUE_TIMER), [
+                    {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
+                    for instance_id, name, due_at in sorted(new_timers)])
+        if self.cache is not None:
+            entry = CachedDossier(row.version, row, state,
+                                  {i: li for i, li in self.instances.items() if li.row.status == "waiting"},
+                                  new_timers)
+            cache = self.cache
+            self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(row.id, entry))
+
+    def _save_instances(self) -> None:
+        for loaded in self.instances.values():
+            row, workflow = loaded.row, loaded.workflow
+            blob = zlib.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode(), 6)
+            status = "completed" if workflow.completed else "waiting"
+            if not row.stored:
+                row.state, row.status, row.lock_version, row.stored = blob, status, 1, True
+                self.session.execute(insert(INSTANCE).values(
+                    id=row.id, dossier_id=row.dossier_id, definition_id=row.definition_id,
+                    process_name=row.process_name, infraction_id=row.infraction_id, status=status,
+                    lock_version=1, state=blob))
+            elif blob != row.state or status != row.status:
+                row.state, row.status, row.lock_version = blob, status, row.lock_version + 1
+                self.session.execute(update(INSTANCE).where(INSTANCE.c.id == row.id)
+                                     .values(state=blob, status=status, lock_version=row.lock_version))
 
     def _journal_timer_changes(self, new_timers: set) -> None:
         old_keys = {(i, n): d for i, n, d in self._old_timers}

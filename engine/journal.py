@@ -70,7 +70,7 @@ def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fac
                      "rule_version": fact.rule_version, "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
     if rows:
-        session.execute(insert(JournalEntry), rows)
+        session.execute(insert(JournalEntry.__table__), rows)  # Core: no ORM bulk bookkeeping
     dossier.journal_seq = seq
     dossier.journal_head = prev
     return rows

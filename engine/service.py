@@ -20,7 +20,9 @@ from rules import dates, geography, parameters, target_group
 
 from . import actions, commands, journal, operations  # noqa: F401  (operations registers the registry)
 from .clock import Clock, business_date
-from .context import DossierContext
+from . import context
+from .cache import DEFAULT_CAPACITY, DossierCache
+from .context import AFTER_COMMIT, DOSSIER, DossierContext, DossierRow
 from .db import is_postgres, make_engine, migrate
 from .dossier import DossierState
 from .errors import Conflict, InvalidInput, NotFound, Refused
@@ -49,30 +51,28 @@ REGISTER = Actor("register-import", "system")
 
 
 class Engine:
-    def __init__(self, db, clock: Clock, processes: ProcessRepository | None = None):
+    def __init__(self, db, clock: Clock, processes: ProcessRepository | None = None, *,
+                 cache_size: int = DEFAULT_CAPACITY):
         self.db = db
         self.clock = clock
         self.processes = processes or ProcessRepository()
         self.postgres = is_postgres(db)
+        self.cache = DossierCache(cache_size)
 
     # ----- units of work ---------------------------------------------------
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """One transaction; what a unit of work registered under ``AFTER_COMMIT`` (the cache's
+        put-back) runs only once it committed."""
         with Session(self.db, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+            for callback in session.info.pop(AFTER_COMMIT, ()):
+                callback()
 
     def _load(self, session: Session, dossier_id: str, now: datetime, *, lock: bool = False) -> DossierContext:
-        query = select(Dossier).where(Dossier.id == dossier_id)
-        if lock and self.postgres:
-            query = query.with_for_update()
-        row = session.exec(query).first()
-        if row is None:
-            raise NotFound(f"dossier {dossier_id!r} not found")
-        state = DossierState.from_json(json.loads(row.state))
-        ctx = DossierContext(session, self.processes, dispatch, row, state, now)
-        ctx.load_instances()
-        return ctx
+        return context.load(session, self.processes, dispatch, dossier_id, now, cache=self.cache,
+                            lock=lock and self.postgres)
 
     # ----- commands ------------------------------------------------------
     def import_newcomer(self, newcomer: dict, *, actor: Actor = REGISTER) -> dict:
@@ -86,15 +86,16 @@ class Engine:
         facts = {k: v for k, v in newcomer.items() if k != "insz"}
         try:
             with self.session() as session:
-                if session.get(Dossier, newcomer["id"]) is not None:
+                if session.execute(select(DOSSIER.c.id).where(DOSSIER.c.id == newcomer["id"])).first():
                     raise Conflict(f"dossier {newcomer['id']!r} already exists")
                 start = date.fromisoformat(newcomer["obligation_start"])
                 decision = target_group.decide(facts, start)
                 state = DossierState(id=newcomer["id"], newcomer=facts, target_group=decision.target_group,
                                      reasons=list(decision.reasons), region=decision.region,
                                      agency=decision.agency)
-                row = Dossier(id=newcomer["id"], target_group=decision.target_group, state="{}")
-                ctx = DossierContext(session, self.processes, dispatch, row, state, now, is_new=True)
+                row = DossierRow(id=newcomer["id"], target_group=decision.target_group)
+                ctx = DossierContext(session, self.processes, dispatch, row, state, now, is_new=True,
+                                     cache=self.cache)
                 ctx.record("import", {"newcomer": facts}, actor=actor.label)
                 actions.apply_decision(ctx, decision, actor=actor.label)
                 if decision.target_group == "obligated":
@@ -259,7 +260,7 @@ def bootstrap(settings: Settings, clock: Clock, *, processes: ProcessRepository 
     """Wire everything in one place: database (migrated), processes (deployed), clock."""
     db = make_engine(settings.database_url)
     migrate(db)
-    engine = Engine(db, clock, processes)
+    engine = Engine(db, clock, processes, cache_size=settings.cache_size)
     with engine.session() as session:
         engine.processes.deploy(session, at=clock.now().isoformat())
     return engine

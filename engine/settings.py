@@ -16,6 +16,8 @@ class Settings:
     token_hours: int = 12
     demo_data: bool = True
     sweep_hour: int = 2
+    #: Dossiers kept loaded between units of work (engine/cache.py); 0 switches the cache off.
+    cache_size: int = 4096
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -24,12 +26,26 @@ class Settings:
         values = {
             "database_url": env.get("INBURGERING_DATABASE_URL", DEFAULT_DATABASE_URL),
             "jwt_secret": env.get("INBURGERING_JWT_SECRET", cls.jwt_secret),
+            "cache_size": _int(env, "INBURGERING_CACHE_SIZE", cls.cache_size),
             "demo_data": env.get("INBURGERING_DEMO_DATA", "1") not in ("0", "false", "no"),
             # The web UI's development sign-in lets anyone choose a role: switch it off in production.
             "extra": {"dev_login": env.get("INBURGERING_DEV_LOGIN", "1") not in ("0", "false", "no")},
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a whole number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: must be 0 or more")
+    return value
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -1,0 +1,98 @@
+"""The dossier cache (engine/cache.py): a speed-up that must never change what the engine does."""
+from __future__ import annotations
+
+import pytest
+
+from engine.cache import CachedDossier, DossierCache
+from engine.errors import Refused
+from engine.service import bootstrap
+from engine.settings import Settings
+
+from .helpers import CASEWORKER, newcomer
+
+
+def _entry(version: int) -> CachedDossier:
+    return CachedDossier(version, row=None, state=None, instances={}, timers=set())
+
+
+def test_take_returns_an_entry_once_and_only_at_its_version():
+    cache = DossierCache(4)
+    cache.put("A", _entry(3))
+    assert cache.take("A", 2) is None  # stale: dropped, not returned
+    assert cache.take("A", 3) is None  # ... and gone
+    cache.put("A", _entry(3))
+    assert cache.take("A", 3).version == 3
+    assert cache.take("A", 3) is None  # taken out: a second unit of work reloads
+    assert (cache.stats.hits, cache.stats.misses) == (1, 3)
+
+
+def test_least_recently_used_entries_are_dropped_beyond_capacity():
+    cache = DossierCache(2)
+    for name in "ABC":
+        cache.put(name, _entry(1))
+    assert len(cache) == 2 and cache.stats.evictions == 1
+    assert cache.take("A", 1) is None and cache.take("C", 1) is not None
+    off = DossierCache(0)
+    off.put("A", _entry(1))
+    assert len(off) == 0
+    with pytest.raises(ValueError):
+        DossierCache(-1)
+
+
+def test_steps_continue_from_the_cache(engine):
+    engine.import_newcomer(newcomer())
+    engine.handle("N1", "registered", {}, actor=CASEWORKER)
+    hits = engine.cache.stats.hits
+    engine.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
+    assert engine.cache.stats.hits == hits + 1
+    assert engine.dossier_view("N1")["advice"] == "cvo_standard"
+
+
+def test_a_refused_command_leaves_nothing_it_changed_in_memory(engine):
+    engine.import_newcomer(newcomer())
+    engine.handle("N1", "registered", {}, actor=CASEWORKER)
+    with pytest.raises(Refused):
+        # refused by the handler after the command was journaled in memory
+        engine.handle("N1", "registered", {}, actor=CASEWORKER)
+    engine.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
+    kinds = [e["kind"] for e in engine.history("N1")["entries"]]
+    assert kinds.count("command") == 2  # registered, intake: the refused one left no trace
+    assert engine.dossier_view("N1")["advice"] == "cvo_standard"
+
+
+def test_another_process_saving_the_dossier_makes_the_cached_copy_stale(database_url, clock):
+    """Two engines (two processes) on one store: each reloads what the other saved."""
+    settings = Settings(database_url=database_url, demo_data=False)
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    try:
+        first.import_newcomer(newcomer())
+        first.handle("N1", "registered", {}, actor=CASEWORKER)  # first caches version 2
+        second.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)  # version 3
+        first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
+        view = first.dossier_view("N1")
+        assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
+        assert view["version"] == 4
+    finally:
+        first.db.dispose()
+        second.db.dispose()
+
+
+def test_the_cache_can_be_switched_off(database_url, clock):
+    engine = bootstrap(Settings(database_url=database_url, demo_data=False, cache_size=0), clock)
+    try:
+        engine.import_newcomer(newcomer())
+        engine.handle("N1", "registered", {}, actor=CASEWORKER)
+        engine.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
+        assert len(engine.cache) == 0 and engine.cache.stats.hits == 0
+        assert engine.dossier_view("N1")["advice"] == "cvo_standard"
+    finally:
+        engine.db.dispose()
+
+
+def test_the_cache_size_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("INBURGERING_CACHE_SIZE", "12")
+    assert Settings.from_env().cache_size == 12
+    for bad in ("many", "-1"):
+        monkeypatch.setenv("INBURGERING_CACHE_SIZE", bad)
+        with pytest.raises(ValueError, match="INBURGERING_CACHE_SIZE"):
+            Settings.from_env()
