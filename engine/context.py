@@ -27,7 +27,8 @@ from .cache import CachedDossier, DossierCache
 from .clock import business_date
 from .dossier import DossierState, Infraction
 from .errors import Conflict, NotFound
-from .journal import Fact, append
+from . import journal
+from .journal import Fact
 from .models import Dossier, DueTimer, Instance
 from .processes import Deployed, ProcessRepository
 
@@ -210,15 +211,18 @@ class DossierContext:
 
     # ----- save -----------------------------------------------------------
     def save(self) -> None:
-        """Write aggregate, instances, journal and due-index rows (Core statements, this transaction).
+        """Prepare and write this unit of work in the context's session (see :meth:`prepare`)."""
+        self.write(self.session, self.prepare())
 
-        An instance whose serialized state did not change is not rewritten. Once the
-        transaction commits, the engine puts what was saved into the cache (``AFTER_COMMIT``)."""
+    def prepare(self) -> "Prepared":
+        """Everything to write, computed in memory: instance blobs, journal entries, due-index rows.
+
+        No database access, so it runs before the writing transaction begins and the write lock
+        is held only for :meth:`write`'s statements. It closes the unit of work: call it once."""
         new_timers: set[tuple[str, str, int]] = set()
         waiting: set[str] = set()
         for loaded in self.instances.values():
-            workflow = loaded.workflow
-            ready, timers = spiff.waiting_summary(workflow)
+            ready, timers = spiff.waiting_summary(loaded.workflow)
             for name, due in timers:
                 if due is not None:
                     new_timers.add((loaded.row.id, name, int(due.timestamp())))
@@ -231,51 +235,63 @@ class DossierContext:
         row.waiting_on = ",".join(sorted(waiting))
         row.next_due_at = min((t[2] for t in new_timers), default=None)
         row.state = json.dumps(state.to_json(), separators=(",", ":"))
-        append(self.session, row, self.now, self.facts)
+        entries = journal.link(row, self.now, self.facts)
         self.facts = []
+        blobs = []
+        for loaded in self.instances.values():
+            workflow = loaded.workflow
+            blob = zlib.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode(), 6)
+            status = "completed" if workflow.completed else "waiting"
+            if not loaded.row.stored or blob != loaded.row.state or status != loaded.row.status:
+                blobs.append((loaded.row, blob, status))  # an unchanged instance is not rewritten
+        return Prepared(entries, blobs, new_timers, new_timers != self._old_timers)
+
+    def write(self, session: Session, prepared: "Prepared") -> None:
+        """Write what :meth:`prepare` computed (Core statements, in ``session``'s transaction).
+
+        The dossier row goes first and only at the version loaded: a stale writer gets
+        :class:`Conflict` before anything else is written. Once the transaction commits, the
+        engine puts what was saved into the cache (``AFTER_COMMIT``)."""
+        row = self.row
         values = {"target_group": row.target_group, "agency": row.agency, "region": row.region,
                   "waiting_on": row.waiting_on, "next_due_at": row.next_due_at, "state": row.state,
                   "journal_seq": row.journal_seq, "journal_head": row.journal_head}
         if self.is_new:
-            self.session.execute(insert(DOSSIER).values(id=row.id, version=1, **values))
+            session.execute(insert(DOSSIER).values(id=row.id, version=1, **values))
             row.version = 1
         else:
-            result = self.session.execute(
+            result = session.execute(
                 update(DOSSIER).where(DOSSIER.c.id == row.id, DOSSIER.c.version == self._loaded_version)
                 .values(version=self._loaded_version + 1, **values))
             if result.rowcount != 1:
                 raise Conflict(f"dossier {row.id} was changed by someone else "
                                f"(version {self._loaded_version} is stale); nothing was saved")
             row.version = self._loaded_version + 1
-        self._save_instances()
-        if self._old_timers != new_timers:
-            self.session.execute(delete(DUE_TIMER).where(DUE_TIMER.c.dossier_id == row.id))
-            if new_timers:
-                self.session.execute(insert(DUE_TIMER), [
-                    {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
-                    for instance_id, name, due_at in sorted(new_timers)])
-        if self.cache is not None:
-            entry = CachedDossier(row.version, row, state,
-                                  {i: li for i, li in self.instances.items() if li.row.status == "waiting"},
-                                  new_timers)
-            cache = self.cache
-            self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(row.id, entry))
-
-    def _save_instances(self) -> None:
-        for loaded in self.instances.values():
-            row, workflow = loaded.row, loaded.workflow
-            blob = zlib.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode(), 6)
-            status = "completed" if workflow.completed else "waiting"
-            if not row.stored:
-                row.state, row.status, row.lock_version, row.stored = blob, status, 1, True
-                self.session.execute(insert(INSTANCE).values(
-                    id=row.id, dossier_id=row.dossier_id, definition_id=row.definition_id,
-                    process_name=row.process_name, infraction_id=row.infraction_id, status=status,
+        journal.write(session, prepared.entries)
+        for instance, blob, status in prepared.blobs:
+            if not instance.stored:
+                session.execute(insert(INSTANCE).values(
+                    id=instance.id, dossier_id=instance.dossier_id, definition_id=instance.definition_id,
+                    process_name=instance.process_name, infraction_id=instance.infraction_id, status=status,
                     lock_version=1, state=blob))
-            elif blob != row.state or status != row.status:
-                row.state, row.status, row.lock_version = blob, status, row.lock_version + 1
-                self.session.execute(update(INSTANCE).where(INSTANCE.c.id == row.id)
-                                     .values(state=blob, status=status, lock_version=row.lock_version))
+                instance.lock_version, instance.stored = 1, True
+            else:
+                instance.lock_version += 1
+                session.execute(update(INSTANCE).where(INSTANCE.c.id == instance.id)
+                                .values(state=blob, status=status, lock_version=instance.lock_version))
+            instance.state, instance.status = blob, status
+        if prepared.timers_changed:
+            session.execute(delete(DUE_TIMER).where(DUE_TIMER.c.dossier_id == row.id))
+            if prepared.timers:
+                session.execute(insert(DUE_TIMER), [
+                    {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
+                    for instance_id, name, due_at in sorted(prepared.timers)])
+        if self.cache is not None:
+            entry = CachedDossier(row.version, row, self.state,
+                                  {i: li for i, li in self.instances.items() if li.row.status == "waiting"},
+                                  prepared.timers)
+            cache = self.cache
+            session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(row.id, entry))
 
     def _journal_timer_changes(self, new_timers: set) -> None:
         old_keys = {(i, n): d for i, n, d in self._old_timers}
@@ -290,6 +306,16 @@ class DossierContext:
         for kind, (instance_id, name), due_at in changes:
             self.facts.append(Fact(kind, {"instance": instance_id, "timer": name,
                                           "due_at": datetime.fromtimestamp(due_at, timezone.utc).isoformat()}))
+
+
+@dataclass
+class Prepared:
+    """The rows one unit of work writes (:meth:`DossierContext.prepare`)."""
+
+    entries: list  # journal rows, chained
+    blobs: list  # (InstanceRow, compressed state, status) of the new and changed instances
+    timers: set  # the due-index rows after this unit of work
+    timers_changed: bool
 
 
 class _ClockAt:

@@ -1,7 +1,11 @@
 """Database engine and schema migrations (Alembic, applied at start-up)."""
 from __future__ import annotations
 
+import fcntl
+import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +17,8 @@ from sqlmodel import create_engine
 from .settings import ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Execution option of a session that only reads (engine.service.Engine.read_session).
+READ_ONLY = "inburgering_read_only"
 
 
 def is_postgres(url_or_engine) -> bool:
@@ -46,12 +52,44 @@ def make_engine(url: str) -> SAEngine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # One writer at a time: take the write lock at BEGIN, not at the first write,
-            # so load-step-save cannot interleave with another writer (no lost updates).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # One writer at a time: a writing transaction takes the write lock at BEGIN, not at
+            # its first write, so it never fails half-way on a snapshot another writer moved.
+            # A read-only transaction takes no lock: a snapshot (WAL) that writers do not wait for.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class WriterQueue:
+    """Writers to one SQLite file queue on an OS file lock before ``BEGIN IMMEDIATE``.
+
+    SQLite lets a writer that finds the file locked sleep and retry (its busy handler sleeps
+    1, 2, 5, 10, … ms), so two processes writing short transactions back to back spend most
+    of their time asleep. Queuing on ``flock`` first, the next writer is woken the moment the
+    previous one committed. Processes that do not queue (another tool) are still kept out by
+    SQLite's own lock; this only shortens the wait.
+    """
+
+    def __init__(self, database_path: str):
+        self.path = database_path + ".writers"
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def writer_queue(engine: SAEngine) -> WriterQueue | None:
+    """The writer queue of a file-based SQLite store; None for PostgreSQL and in-memory SQLite."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    return WriterQueue(database)
 
 
 def alembic_config(engine: SAEngine) -> Config:

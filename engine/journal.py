@@ -52,6 +52,15 @@ class Fact:
 
 def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
     """Append facts to the dossier's chain (one bulk insert, in the caller's transaction) and move its head."""
+    rows = link(dossier, at, facts)
+    write(session, rows)
+    return rows
+
+
+def link(dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
+    """The journal rows of ``facts``, chained onto the dossier's head, which moves to the last one.
+
+    Nothing is written: :func:`write` inserts the rows (after the caller's version check)."""
     rows = []
     prev = dossier.journal_head or GENESIS
     seq = dossier.journal_seq
@@ -69,11 +78,14 @@ def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fac
                      "process_version": fact.process_version, "ruleset": fact.ruleset,
                      "rule_version": fact.rule_version, "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
-    if rows:
-        session.execute(insert(JournalEntry.__table__), rows)  # Core: no ORM bulk bookkeeping
     dossier.journal_seq = seq
     dossier.journal_head = prev
     return rows
+
+
+def write(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(JournalEntry.__table__), rows)  # Core: no ORM bulk bookkeeping
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ dossier (:class:`engine.context.DossierContext`).
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterator, Optional
@@ -23,7 +23,7 @@ from .clock import Clock, business_date
 from . import context
 from .cache import DEFAULT_CAPACITY, DossierCache
 from .context import AFTER_COMMIT, DOSSIER, DossierContext, DossierRow
-from .db import is_postgres, make_engine, migrate
+from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
 from .dossier import DossierState
 from .errors import Conflict, InvalidInput, NotFound, Refused
 from .handlers import HANDLERS
@@ -46,6 +46,9 @@ class Actor:
         return f"{self.role}:{self.user}"
 
 
+#: How often a command is re-run when another writer saved its dossier between load and save.
+MAX_ATTEMPTS = 5
+
 SYSTEM = Actor("engine", "system")
 REGISTER = Actor("register-import", "system")
 
@@ -58,23 +61,48 @@ class Engine:
         self.processes = processes or ProcessRepository()
         self.postgres = is_postgres(db)
         self.cache = DossierCache(cache_size)
+        self._writers = writer_queue(db)
 
     # ----- units of work ---------------------------------------------------
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction; what a unit of work registered under ``AFTER_COMMIT`` (the cache's
         put-back) runs only once it committed."""
-        with Session(self.db, expire_on_commit=False) as session:
+        with self._writer_turn(), Session(self.db, expire_on_commit=False) as session:
             with session.begin():
                 yield session
             for callback in session.info.pop(AFTER_COMMIT, ()):
                 callback()
 
+    def _writer_turn(self):
+        return self._writers.turn() if self._writers is not None else nullcontext()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A transaction that only reads: a consistent snapshot that takes no write lock (SQLite)."""
+        with Session(self.db, expire_on_commit=False, execution_options={READ_ONLY: True}) as session:
+            with session.begin():
+                yield session
+
     def _load(self, session: Session, dossier_id: str, now: datetime, *, lock: bool = False) -> DossierContext:
         return context.load(session, self.processes, dispatch, dossier_id, now, cache=self.cache,
                             lock=lock and self.postgres)
 
+    def _commit(self, ctx: DossierContext) -> None:
+        """Save a unit of work: prepare its rows in memory, then write them in one short
+        transaction (the version check guards it), so the write lock is held for SQL only."""
+        prepared = ctx.prepare()
+        with self.session() as session:
+            ctx.write(session, prepared)
+
     # ----- commands ------------------------------------------------------
+    # A command is optimistic ("load-step-save must run under a row lock / version check",
+    # ENGINEERING.md on SpiffWorkflow): it loads the dossier (from the cache, or
+    # in a read-only snapshot), decides in memory, and writes in one short transaction whose update
+    # of the dossier row requires the version it loaded. Rules and BPMN therefore run outside any
+    # write lock, so writers on other dossiers (other processes, SQLite included) do not wait for
+    # them. If another writer saved the dossier meanwhile, nothing is written and the command is
+    # re-run on the fresh state; with an explicit expected version (If-Match) it is refused instead.
     def import_newcomer(self, newcomer: dict, *, actor: Actor = REGISTER) -> dict:
         """Register extract → target-group rules → a trajectory instance (none for excluded)."""
         commands.validate_newcomer(newcomer)
@@ -84,26 +112,21 @@ class Engine:
             raise InvalidInput("$.nis_code", str(err)) from None
         now = self.clock.now()
         facts = {k: v for k, v in newcomer.items() if k != "insz"}
+        start = date.fromisoformat(newcomer["obligation_start"])
+        decision = target_group.decide(facts, start)
+        state = DossierState(id=newcomer["id"], newcomer=facts, target_group=decision.target_group,
+                             reasons=list(decision.reasons), region=decision.region, agency=decision.agency)
+        row = DossierRow(id=newcomer["id"], target_group=decision.target_group)
+        ctx = DossierContext(None, self.processes, dispatch, row, state, now, is_new=True, cache=self.cache)
+        ctx.record("import", {"newcomer": facts}, actor=actor.label)
+        actions.apply_decision(ctx, decision, actor=actor.label)
+        if decision.target_group == "obligated":
+            state.arm("registration", start, dates.last_timely_day(
+                start, months=parameters.value("registration_months", start)))
+        if decision.target_group != "excluded":
+            ctx.start_instance("trajectory")
         try:
-            with self.session() as session:
-                if session.execute(select(DOSSIER.c.id).where(DOSSIER.c.id == newcomer["id"])).first():
-                    raise Conflict(f"dossier {newcomer['id']!r} already exists")
-                start = date.fromisoformat(newcomer["obligation_start"])
-                decision = target_group.decide(facts, start)
-                state = DossierState(id=newcomer["id"], newcomer=facts, target_group=decision.target_group,
-                                     reasons=list(decision.reasons), region=decision.region,
-                                     agency=decision.agency)
-                row = DossierRow(id=newcomer["id"], target_group=decision.target_group)
-                ctx = DossierContext(session, self.processes, dispatch, row, state, now, is_new=True,
-                                     cache=self.cache)
-                ctx.record("import", {"newcomer": facts}, actor=actor.label)
-                actions.apply_decision(ctx, decision, actor=actor.label)
-                if decision.target_group == "obligated":
-                    state.arm("registration", start, dates.last_timely_day(
-                        start, months=parameters.value("registration_months", start)))
-                if decision.target_group != "excluded":
-                    ctx.start_instance("trajectory")
-                ctx.save()
+            self._commit(ctx)  # the dossier row's primary key refuses a second import of the same id
         except IntegrityError:
             raise Conflict(f"dossier {newcomer['id']!r} already exists") from None
         return {"dossier_id": newcomer["id"], "target_group": decision.target_group,
@@ -116,8 +139,10 @@ class Engine:
         ``check_access=False`` is for replays, which re-execute what was once allowed."""
         commands.validate_event(event_type, payload)
         now = self.clock.now()
-        with self.session() as session:
-            ctx = self._load(session, dossier_id, now, lock=True)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            with self.read_session() as session:
+                ctx = self._load(session, dossier_id, now)
+            ctx.session = None
             if check_access:
                 _check_agency(actor, ctx.state, dossier_id)
             if expected_version is not None and expected_version != ctx.row.version:
@@ -131,8 +156,14 @@ class Engine:
             if ctx.due_timers():
                 ctx.run_all()
             HANDLERS[event_type](ctx, payload, actor.label)
-            ctx.save()
+            try:
+                self._commit(ctx)
+            except Conflict:
+                if expected_version is not None or attempt == MAX_ATTEMPTS:
+                    raise
+                continue  # another writer saved this dossier since we loaded it: decide again
             return {"dossier_id": dossier_id, "version": ctx.row.version}
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
         """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""

@@ -45,6 +45,8 @@ IMPORT_TIME = dtime(0, 0)
 EVENT_TIME = dtime(9, 0)
 SWEEP_TIME = dtime(2, 0)
 JWT_SECRET = "simulation-signing-key-not-a-secret-000000001"
+#: Dossiers each simulation process keeps loaded (engine/cache.py): the whole 2023 inflow.
+SIMULATION_CACHE = 60_000
 
 Progress = Callable[[int, int, date], None]
 
@@ -72,6 +74,8 @@ class SimulationResult:
     report: dict = field(default_factory=dict)
     cohort: dict = field(default_factory=dict)
     comparison: list = field(default_factory=list)
+    workers: int = 1
+    cache: dict = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -80,7 +84,7 @@ class SimulationResult:
 
     def to_dict(self) -> dict:
         return {"year": self.year, "scale": self.scale, "seed": self.seed, "until": self.until,
-                "database": self.database, "via": self.via, "persons": self.persons,
+                "database": self.database, "via": self.via, "workers": self.workers, "cache": self.cache, "persons": self.persons,
                 "imports": dict(self.imports), "events": self.events, "events_by_type": dict(self.events_by_type),
                 "refused": self.refused, "errors": self.errors, "planned_mismatches": self.planned_mismatches,
                 "days": self.days, "sweeps": self.sweeps, "timers_fired": self.timers_fired,
@@ -195,15 +199,23 @@ def default_until(year: int) -> date:
 
 def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
              database_url: Optional[str] = None, on_progress: Optional[Progress] = None, *, via: str = "api",
-             population: Optional[Population] = None) -> SimulationResult:
+             population: Optional[Population] = None, workers: int = 1) -> SimulationResult:
     """Run the synthetic ``year`` at ``scale`` through import, API and daily sweep; compare with 2023.
 
     ``database_url`` must point at an empty store (default: a temporary SQLite file, removed
     afterwards). ``on_progress(done, total, day)`` is called after every simulated day with the
     units of work (imports + events) done and planned.
+
+    ``workers`` > 1 splits the newcomers over that many processes (every n-th person), which walk
+    the simulated days in lockstep (a barrier after each day's imports, sweep and events), so the
+    journal's business times stay in calendar order for every dossier. One worker runs the daily
+    sweep for all. Engine commands are optimistic and write in short transactions, so the workers'
+    rules and BPMN run in parallel, on SQLite too.
     """
     if via not in ("api", "engine"):
         raise ValueError("via must be 'api' or 'engine'")
+    if workers < 1:
+        raise ValueError("workers must be 1 or more")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), time.process_time()
     pop = population or generate(year, scale, seed)
@@ -212,7 +224,21 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
         url = database_url or f"sqlite:///{tmp}/simulation.db"
         result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop))
         result.seconds["generate"] = round(generated - started, 3)
-        _run(pop, until, url, via, result, on_progress)
+        engine = _bootstrap(url, pop)
+        try:
+            if workers == 1:
+                plan = _Plan(pop.persons, until)
+                door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
+                try:
+                    _walk_days(engine, door, plan, _first_day(pop), until, result, on_progress)
+                finally:
+                    door.close()
+            else:
+                _run_workers(pop, until, url, via, workers, result, on_progress)
+            _report(engine, pop, until, result)
+        finally:
+            engine.db.dispose()
+    result.workers = workers
     result.seconds["total"] = round(time.perf_counter() - started, 3)
     result.seconds["cpu_total"] = round(time.process_time() - cpu, 3)
     return result
@@ -225,96 +251,222 @@ def _redact(url: str) -> str:
     return url
 
 
-def _run(pop: Population, until: date, url: str, via: str, result: SimulationResult,
-         on_progress: Optional[Progress]) -> None:
+def _settings(url: str) -> Settings:
+    # The whole population stays loaded between steps (engine/cache.py): about 50 KB a trajectory.
+    return Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False, cache_size=SIMULATION_CACHE)
+
+
+def _first_day(pop: Population) -> date:
+    return min(p.start for p in pop.persons)
+
+
+def _bootstrap(url: str, pop: Population):
+    """The engine on the (migrated, deployed) store, which must hold no dossier yet."""
     from sqlmodel import Session, func, select
 
-    from engine import reports
     from engine.models import Dossier
     from engine.service import bootstrap
-    from timers.sweep import sweep
 
-    first = min(p.start for p in pop.persons)
-    clock = ManualClock(brussels_instant(first, IMPORT_TIME))
-    settings = Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False)
-    engine = bootstrap(settings, clock)
-    door = None
-    try:
-        with Session(engine.db) as session:
-            existing = session.exec(select(func.count()).select_from(Dossier)).one()
-        if existing:
-            raise ValueError(f"simulate needs an empty store; {_redact(url)} holds {existing} dossiers")
-        door = _ApiDoor(engine, settings) if via == "api" else _EngineDoor(engine)
-        imports_by_day: dict[date, list] = defaultdict(list)
-        events_by_day: dict[date, list] = defaultdict(list)
+    clock = ManualClock(brussels_instant(_first_day(pop), IMPORT_TIME))
+    engine = bootstrap(_settings(url), clock)
+    with Session(engine.db) as session:
+        existing = session.exec(select(func.count()).select_from(Dossier)).one()
+    if existing:
+        engine.db.dispose()
+        raise ValueError(f"simulate needs an empty store; {_redact(url)} holds {existing} dossiers")
+    return engine
+
+
+class _Plan:
+    """Who is imported and which events happen on which day (for one worker's share of persons)."""
+
+    def __init__(self, persons: list, until: date):
+        self.imports_by_day: dict[date, list] = defaultdict(list)
+        self.events_by_day: dict[date, list] = defaultdict(list)
         limit = until.isoformat()
-        for person in pop.persons:
-            imports_by_day[person.start].append(person)
+        for person in persons:
+            self.imports_by_day[person.start].append(person)
             for event in person.events:
                 if event["on"] <= limit:
-                    events_by_day[date.fromisoformat(event["on"])].append((person, event))
-        total = len(pop.persons) + sum(len(v) for v in events_by_day.values())
-        agency = {p.id: geography.locate(p.newcomer["nis_code"]).agency for p in pop.persons}
-        timing = Counter()
-        done = 0
-        day = first
-        while day <= until:
-            clock.set(brussels_instant(day, IMPORT_TIME))
-            t0 = time.perf_counter()
-            for person in imports_by_day.get(day, ()):
-                status, body = door.import_newcomer(person.newcomer)
-                if status == 201:
-                    result.imports[body["target_group"]] += 1
-                    result.planned_mismatches += body["target_group"] != person.plan["target_group"]
-                else:
-                    result.errors.append({"dossier": person.id, "on": day.isoformat(), "type": "import",
-                                          "status": status, "message": body.get("message")})
-                done += 1
-            t1 = time.perf_counter()
-            instant = brussels_instant(day, SWEEP_TIME)
-            clock.set(instant)
-            swept = sweep(engine, instant)
-            result.sweeps += 1
-            result.timers_fired += swept.timers
-            result.sweep_dossiers += swept.dossiers
-            for problem in swept.errors:
-                result.errors.append({"dossier": problem["dossier"], "on": day.isoformat(), "type": "sweep",
-                                      "status": 500, "message": problem["error"]})
-            t2 = time.perf_counter()
-            clock.set(brussels_instant(day, EVENT_TIME))
-            for person, event in events_by_day.get(day, ()):
-                body = {k: v for k, v in event.items() if k not in ("on", "type")}
-                status, answer = door.event(person.id, event["type"], body, agency[person.id])
-                result.events += 1
-                result.events_by_type[event["type"]] += 1
-                if status >= 400:
-                    entry = {"dossier": person.id, "on": event["on"], "type": event["type"], "status": status,
-                             "message": answer.get("message") or answer.get("detail")}
-                    (result.errors if status >= 500 else result.refused).append(entry)
-                elif event["type"] == "moved":
-                    located = geography.locate(event["nis_code"])
-                    agency[person.id] = located.agency if located else None
-                done += 1
-            t3 = time.perf_counter()
-            timing["import"] += t1 - t0
-            timing["sweep"] += t2 - t1
-            timing["events"] += t3 - t2
-            result.days += 1
-            if on_progress:
-                on_progress(done, total, day)
-            day += timedelta(days=1)
-        result.seconds.update({k: round(v, 3) for k, v in timing.items()})
+                    self.events_by_day[date.fromisoformat(event["on"])].append((person, event))
+        self.total = len(persons) + sum(len(v) for v in self.events_by_day.values())
+        self.agency = {p.id: geography.locate(p.newcomer["nis_code"]).agency for p in persons}
+
+
+def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: SimulationResult,
+               on_progress: Optional[Progress], *, id_range=None, done_counter=None, day_value=None) -> None:
+    """Every day from ``first`` to ``until``: imports at 00:00, the sweep at 02:00, events at 09:00.
+
+    ``id_range``: the sweep fires only the dossiers of this worker (see :func:`_run_workers`)."""
+    from timers.sweep import sweep
+
+    clock = engine.clock
+
+    timing = Counter()
+    done = 0
+    day = first
+    while day <= until:
+        clock.set(brussels_instant(day, IMPORT_TIME))
         t0 = time.perf_counter()
-        result.report = reports.report(engine, pop.year)
+        for person in plan.imports_by_day.get(day, ()):
+            status, body = door.import_newcomer(person.newcomer)
+            if status == 201:
+                result.imports[body["target_group"]] += 1
+                result.planned_mismatches += body["target_group"] != person.plan["target_group"]
+            else:
+                result.errors.append({"dossier": person.id, "on": day.isoformat(), "type": "import",
+                                      "status": status, "message": body.get("message")})
+            done += 1
         t1 = time.perf_counter()
-        result.cohort = calibration.cohort_figures(engine, pop.year, until)
-        result.seconds["report"] = round(t1 - t0, 3)
-        result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
-        result.comparison = calibration.compare(result.report, result.cohort)
+        instant = brussels_instant(day, SWEEP_TIME)
+        clock.set(instant)
+        swept = sweep(engine, instant, id_range=id_range)
+        result.sweeps += 1
+        result.timers_fired += swept.timers
+        result.sweep_dossiers += swept.dossiers
+        for problem in swept.errors:
+            result.errors.append({"dossier": problem["dossier"], "on": day.isoformat(), "type": "sweep",
+                                  "status": 500, "message": problem["error"]})
+        t2 = time.perf_counter()
+        clock.set(brussels_instant(day, EVENT_TIME))
+        for person, event in plan.events_by_day.get(day, ()):
+            body = {k: v for k, v in event.items() if k not in ("on", "type")}
+            status, answer = door.event(person.id, event["type"], body, plan.agency[person.id])
+            result.events += 1
+            result.events_by_type[event["type"]] += 1
+            if status >= 400:
+                entry = {"dossier": person.id, "on": event["on"], "type": event["type"], "status": status,
+                         "message": answer.get("message") or answer.get("detail")}
+                (result.errors if status >= 500 else result.refused).append(entry)
+            elif event["type"] == "moved":
+                located = geography.locate(event["nis_code"])
+                plan.agency[person.id] = located.agency if located else None
+            done += 1
+        t3 = time.perf_counter()
+        timing["import"] += t1 - t0
+        timing["sweep"] += t2 - t1
+        timing["events"] += t3 - t2
+        result.days += 1
+        if done_counter is not None:
+            done_counter.value = done
+        if day_value is not None:
+            day_value.value = day.toordinal()
+        if on_progress:
+            on_progress(done, plan.total, day)
+        day += timedelta(days=1)
+    for key, value in timing.items():
+        result.seconds[key] = round(result.seconds.get(key, 0) + value, 3)
+    stats = engine.cache.stats
+    result.cache = {"hits": result.cache.get("hits", 0) + stats.hits,
+                    "misses": result.cache.get("misses", 0) + stats.misses}
+
+
+def _report(engine, pop: Population, until: date, result: SimulationResult) -> None:
+    from engine import reports
+
+    t0 = time.perf_counter()
+    result.report = reports.report(engine, pop.year)
+    t1 = time.perf_counter()
+    result.cohort = calibration.cohort_figures(engine, pop.year, until)
+    result.seconds["report"] = round(t1 - t0, 3)
+    result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
+    result.comparison = calibration.compare(result.report, result.cohort)
+
+
+# ----------------------------------------------------------------------------- worker processes
+
+
+def _run_workers(pop: Population, until: date, url: str, via: str, workers: int, result: SimulationResult,
+                 on_progress: Optional[Progress]) -> None:
+    """Split the persons over ``workers`` processes by ranges of dossier ids; merge their counts.
+
+    Dossiers do not interact, so each worker walks the days on its own clock, imports and acts on
+    its own persons, and its daily sweep fires only its own id range (``timers.sweep.sweep``'s
+    ``id_range``): no worker ever touches another's dossiers, and business times stay in calendar
+    order within every dossier. The workers share the store (SQLite included: engine commands
+    decide outside the write lock and write in short transactions)."""
+    import multiprocessing
+    import queue
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+    persons = sorted(pop.persons, key=lambda p: p.id)
+    bounds = [len(persons) * index // workers for index in range(workers + 1)]
+    shares = [persons[bounds[i]:bounds[i + 1]] for i in range(workers)]
+    ranges = [(share[0].id if i else None, shares[i + 1][0].id if i + 1 < workers and shares[i + 1] else None)
+              for i, share in enumerate(shares) if share]
+    shares = [share for share in shares if share]
+    counters = [context.Value("q", 0) for _ in shares]
+    days = [context.Value("q", 0) for _ in shares]
+    results = context.Queue()
+    total = len(pop.persons) + pop.events(until)
+    first = _first_day(pop)
+    processes = [context.Process(target=_worker, name=f"simulation-worker-{index}",
+                                 args=(share, first, until, url, via, index, ranges[index], counters[index],
+                                       days[index], results))
+                 for index, share in enumerate(shares)]
+    for process in processes:
+        process.start()
+    merged, failures = [], []
+    try:
+        while len(merged) + len(failures) < len(processes):
+            try:
+                kind, payload = results.get(timeout=0.5)
+                (merged if kind == "ok" else failures).append(payload)
+            except queue.Empty:
+                dead = [p for p in processes if p.exitcode not in (None, 0)]
+                if dead:  # died without a word (killed, out of memory)
+                    failures.append(f"{dead[0].name} exited with code {dead[0].exitcode}")
+                    break
+            if on_progress:
+                slowest = min(d.value for d in days) or first.toordinal()
+                on_progress(sum(c.value for c in counters), total, date.fromordinal(slowest))
     finally:
-        if door is not None:
+        for process in processes:
+            if failures:
+                process.terminate()
+            process.join(timeout=60)
+    if failures:
+        raise RuntimeError(f"simulation worker failed: {failures[0]}")
+    for part in merged:
+        _merge(result, part)
+
+
+def _worker(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
+            results) -> None:
+    """One worker process: its share of the persons, every day, on its own clock."""
+    try:
+        from engine.service import bootstrap
+
+        clock = ManualClock(brussels_instant(first, IMPORT_TIME))
+        engine = bootstrap(_settings(url), clock)
+        door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
+        part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
+        try:
+            _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
+                       done_counter=counter, day_value=day)
+        finally:
             door.close()
-        engine.db.dispose()
+            engine.db.dispose()
+        results.put(("ok", part.to_dict()))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops the others
+        results.put(("failed", f"worker {index}: {type(err).__name__}: {err}"))
+
+
+def _merge(result: SimulationResult, part: dict) -> None:
+    result.imports.update(part["imports"])
+    result.events += part["events"]
+    result.events_by_type.update(part["events_by_type"])
+    result.refused.extend(part["refused"])
+    result.errors.extend(part["errors"])
+    result.planned_mismatches += part["planned_mismatches"]
+    result.days = max(result.days, part["days"])
+    result.sweeps = max(result.sweeps, part["sweeps"])  # daily sweeps (each worker sweeps its share daily)
+    result.timers_fired += part["timers_fired"]
+    result.sweep_dossiers += part["sweep_dossiers"]
+    for key in ("import", "sweep", "events"):  # the slowest worker's
+        result.seconds[key] = max(result.seconds.get(key, 0), part["seconds"].get(key, 0))
+    for key, value in part["cache"].items():
+        result.cache[key] = result.cache.get(key, 0) + value
 
 
 def format_result(result: SimulationResult, *, with_report: bool = True) -> str:

@@ -32,12 +32,24 @@ class SweepReport:
     errors: list = field(default_factory=list)
 
 
-def due_dossiers(engine: Engine, now: datetime, limit: int = 500) -> list[str]:
-    """Candidate dossiers with a due timer, soonest first (reads the due-date index)."""
+IdRange = tuple[Optional[str], Optional[str]]
+
+
+def due_dossiers(engine: Engine, now: datetime, limit: int = 500, id_range: IdRange | None = None) -> list[str]:
+    """Candidate dossiers with a due timer, soonest first (reads the due-date index).
+
+    ``id_range`` = (first, end): only dossier ids ``first <= id < end`` (either may be None),
+    so that several sweep processes can each take a part of the dossiers."""
     cutoff = int(now.timestamp())
-    with engine.session() as session:
-        rows = session.exec(select(DueTimer.dossier_id, DueTimer.due_at).where(DueTimer.due_at <= cutoff)
-                            .order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
+    query = select(DueTimer.dossier_id, DueTimer.due_at).where(DueTimer.due_at <= cutoff)
+    if id_range is not None:
+        first, end = id_range
+        if first is not None:
+            query = query.where(DueTimer.dossier_id >= first)
+        if end is not None:
+            query = query.where(DueTimer.dossier_id < end)
+    with engine.read_session() as session:
+        rows = session.exec(query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
     seen, out = set(), []
     for dossier_id, _ in rows:
         if dossier_id not in seen:
@@ -59,13 +71,13 @@ def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
 
 
 def sweep(engine: Engine, now: Optional[datetime] = None, *,
-          on_progress: Callable[[int, int], None] | None = None) -> SweepReport:
-    """One sweep at ``now`` (default: the engine's clock)."""
+          on_progress: Callable[[int, int], None] | None = None, id_range: IdRange | None = None) -> SweepReport:
+    """One sweep at ``now`` (default: the engine's clock), of every dossier or of ``id_range`` only."""
     now = now or engine.clock.now()
     report = SweepReport(at=now.isoformat())
     attempted: set[str] = set()
     while True:
-        candidates = [d for d in due_dossiers(engine, now) if d not in attempted]
+        candidates = [d for d in due_dossiers(engine, now, id_range=id_range) if d not in attempted]
         if not candidates:
             return report
         for dossier_id in candidates:

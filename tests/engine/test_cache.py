@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.cache import CachedDossier, DossierCache
-from engine.errors import Refused
+from engine.errors import Conflict, Refused
 from engine.service import bootstrap
 from engine.settings import Settings
 
@@ -96,3 +96,38 @@ def test_the_cache_size_comes_from_the_environment(monkeypatch):
         monkeypatch.setenv("INBURGERING_CACHE_SIZE", bad)
         with pytest.raises(ValueError, match="INBURGERING_CACHE_SIZE"):
             Settings.from_env()
+
+
+def test_a_command_raced_by_another_writer_is_decided_again_on_the_fresh_state(database_url, clock):
+    """Optimistic commands: the writer that loses the version check re-runs, nothing is lost or doubled."""
+    settings = Settings(database_url=database_url, demo_data=False)
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    try:
+        first.import_newcomer(newcomer())
+        first.handle("N1", "registered", {}, actor=CASEWORKER)
+        commit = first._commit
+        rivals = [("intake", {"advice": "cvo_standard"})]
+
+        def commit_after_a_rival(ctx):
+            if rivals:  # between first's load and its save, another process saves the dossier
+                event, payload = rivals.pop(0)
+                second.handle("N1", event, payload, actor=CASEWORKER)
+            commit(ctx)
+
+        first._commit = commit_after_a_rival
+        first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
+        view = first.dossier_view("N1")
+        assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
+        assert view["version"] == 4
+        commands = [e["payload"]["type"] for e in first.history("N1")["entries"] if e["kind"] == "command"]
+        assert commands == ["registered", "intake", "contract_signed"]
+        rivals.append(("test_result", {"component": "mo", "core_percent": 80, "total_percent": 75}))
+        with pytest.raises(Conflict):  # with an explicit expected version the race is refused, not re-run
+            first.handle("N1", "test_result", {"component": "nt2", "level": "A2"}, actor=CASEWORKER,
+                         expected_version=4)
+        view = first.dossier_view("N1")
+        assert view["version"] == 5  # only the rival's step was written
+        assert view["components"]["mo"]["fulfilled_on"] and not view["components"]["nt2"]["fulfilled_on"]
+    finally:
+        first.db.dispose()
+        second.db.dispose()
