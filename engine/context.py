@@ -211,8 +211,12 @@ class DossierContext:
 
     # ----- save -----------------------------------------------------------
     def save(self) -> None:
-        """Prepare and write this unit of work in the context's session (see :meth:`prepare`)."""
-        self.write(self.session, self.prepare())
+        """Prepare and write this unit of work in the context's session (see :meth:`prepare`);
+        what was saved goes into the cache once the session's transaction commits."""
+        entry = self.write(self.session, self.prepare())
+        if entry is not None:
+            cache = self.cache
+            self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(entry.row.id, entry))
 
     def prepare(self) -> "Prepared":
         """Everything to write, computed in memory: instance blobs, journal entries, due-index rows.
@@ -246,12 +250,12 @@ class DossierContext:
                 blobs.append((loaded.row, blob, status))  # an unchanged instance is not rewritten
         return Prepared(entries, blobs, new_timers, new_timers != self._old_timers)
 
-    def write(self, session: Session, prepared: "Prepared") -> None:
-        """Write what :meth:`prepare` computed (Core statements, in ``session``'s transaction).
+    def write(self, session, prepared: "Prepared") -> CachedDossier | None:
+        """Write what :meth:`prepare` computed (Core statements, in the transaction of ``session``,
+        a Session or a Connection); return the cache entry to put once that transaction committed.
 
         The dossier row goes first and only at the version loaded: a stale writer gets
-        :class:`Conflict` before anything else is written. Once the transaction commits, the
-        engine puts what was saved into the cache (``AFTER_COMMIT``)."""
+        :class:`Conflict` before anything else is written."""
         row = self.row
         values = {"target_group": row.target_group, "agency": row.agency, "region": row.region,
                   "waiting_on": row.waiting_on, "next_due_at": row.next_due_at, "state": row.state,
@@ -286,12 +290,11 @@ class DossierContext:
                 session.execute(insert(DUE_TIMER), [
                     {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
                     for instance_id, name, due_at in sorted(prepared.timers)])
-        if self.cache is not None:
-            entry = CachedDossier(row.version, row, self.state,
-                                  {i: li for i, li in self.instances.items() if li.row.status == "waiting"},
-                                  prepared.timers)
-            cache = self.cache
-            session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(row.id, entry))
+        if self.cache is None:
+            return None
+        return CachedDossier(row.version, row, self.state,
+                             {i: li for i, li in self.instances.items() if li.row.status == "waiting"},
+                             prepared.timers)
 
     def _journal_timer_changes(self, new_timers: set) -> None:
         old_keys = {(i, n): d for i, n, d in self._old_timers}

@@ -6,7 +6,7 @@ as JSON with the dossier row. Rules (``rules/``) decide; this module only record
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Optional
 
@@ -185,7 +185,8 @@ class DossierState:
 
     # ----- (de)serialisation ----------------------------------------------
     def to_json(self) -> dict:
-        return jsonable(asdict(self))
+        """The state as JSON-ready data; the same as ``jsonable(asdict(self))``, without its deep copy."""
+        return _plain(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "DossierState":
@@ -203,6 +204,23 @@ class DossierState:
         data["infractions"] = [Infraction(**{k: (_d(v) if k.endswith("_on") or k.endswith("_day") else v)
                                              for k, v in i.items()}) for i in data.get("infractions", [])]
         return cls(**data)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value):
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in type(value).__dataclass_fields__}
+    return value
 
 
 def jsonable(value):

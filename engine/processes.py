@@ -86,8 +86,10 @@ class ProcessRepository:
     def spec(self, session: Session, definition_id: int):
         with self._lock:
             spec = self._specs.get(definition_id)
-        if spec is None:
-            row = session.get(ProcessDefinition, definition_id)
+        if spec is None:  # an older version than the ones deployed at start-up (Core: Session or Connection)
+            table = ProcessDefinition.__table__
+            row = session.execute(select(table).where(table.c.id == definition_id)).mappings().one()
+            row = ProcessDefinition(**row)
             spec = spiff.parse_process(row.source.encode("utf-8"), row.name, f"{row.name}.bpmn@{row.version}")
             with self._lock:
                 self._specs[definition_id] = spec

@@ -121,7 +121,7 @@ def test_catch_up_sweep_in_batches_larger_than_the_candidate_page(engines, sqlit
     for i in range(12):
         engine.import_newcomer(obligated(f"P{i:02}", "2024-01-31"))
     real = sweep_module.due_dossiers
-    monkeypatch.setattr(sweep_module, "due_dossiers", lambda eng, now, limit=500: real(eng, now, limit=5))
+    monkeypatch.setattr(sweep_module, "due_dossiers", lambda eng, now, limit=500, id_range=None: real(eng, now, limit=5, id_range=id_range))
     clock.set(BACK_AT)
     report = sweep(engine, BACK_AT)
     assert (report.dossiers, report.timers, report.errors) == (12, 12, [])
@@ -148,3 +148,19 @@ def test_an_event_during_the_downtime_does_not_swallow_an_overdue_deadline(engin
     assert engine.outcome("N1")["infractions"] == [
         {"type": "late_registration", "established_on": "2024-05-01", "outcome": "regularised",
          "handed_over_on": None, "fine_eur": None}]
+
+
+def test_sweeps_of_id_ranges_fire_only_their_own_dossiers(engines, sqlite_url):
+    """``sweep(id_range=...)``: several sweep processes can split the dossiers between them."""
+    engine, clock = engines(sqlite_url, date(2024, 1, 31))
+    for i in range(6):
+        engine.import_newcomer(obligated(f"P{i:02}", "2024-01-31"))
+    clock.set(BACK_AT)
+    low = sweep(engine, BACK_AT, id_range=(None, "P03"))
+    assert (low.dossiers, low.errors) == (3, [])
+    with Session(engine.db) as session:
+        fired = set(session.exec(select(JournalEntry.dossier_id).where(JournalEntry.kind == "sweep")))
+    assert fired == {"P00", "P01", "P02"}
+    high = sweep(engine, BACK_AT, id_range=("P03", None))
+    assert (high.dossiers, high.errors) == (3, [])
+    assert sweep(engine, BACK_AT).dossiers == 0  # nothing left for a sweep of all
