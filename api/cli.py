@@ -9,7 +9,7 @@
     inburgering replay [--dossier ID | --all] [--out F] [--database URL]
     inburgering dossier as-of ID DATE [--database URL]
     inburgering report --year Y [--as-of DATE] [--format table|csv|json|png] [--out F]
-    inburgering simulate [--year 2023] [--scale F] [--seed N] [--until DATE] [--database URL]
+    inburgering simulate [--year 2023] [--scale F] [--seed N] [--until DATE] [--database URL] [--workers N]
 
 The database defaults to ``INBURGERING_DATABASE_URL`` or the embedded SQLite file
 ``var/inburgering.db``. Exit codes: 0 success, 1 a check failed (scenario mismatch,
@@ -319,6 +319,9 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
                                                                        "(default: 31 December of year + 3)."),
              via: str = typer.Option("api", "--via", help="api (the HTTP API in process) | engine "
                                                           "(Engine.handle directly)."),
+             workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes, each driving a "
+                                                   "share of the newcomers (default: the number of CPUs, at "
+                                                   "most 4)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Also write the whole result (report, "
                                                                     "cohort figures, comparison) as JSON."),
              database: Optional[str] = typer.Option(None, "--database", help="An empty store to simulate into "
@@ -333,6 +336,10 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
         _fail(f"--via: {via!r} is not one of api, engine")
     if scale <= 0:
         _fail("--scale must be positive")
+    if workers is None:
+        workers = max(1, min(4, os.cpu_count() or 1))
+    if workers < 1:
+        _fail("--workers must be 1 or more")
     try:
         last = date.fromisoformat(until) if until else None
     except ValueError:
@@ -344,8 +351,8 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
             progress.update(task, completed=done, total=total, description=f"simulating {day}")
 
         try:
-            result = run_simulation(year, scale, seed, last, database, on_progress, via=via)
-        except ValueError as error:
+            result = run_simulation(year, scale, seed, last, database, on_progress, via=via, workers=workers)
+        except (ValueError, RuntimeError) as error:  # a bad store, or a worker process that failed
             _fail(str(error))
     typer.echo(format_result(result), nl=False)
     if out:

@@ -274,10 +274,10 @@ def step_anatomy(engine, caseworker, dossiers: int) -> dict:
     wrap(spiff_module, "load_state", "spiff_deserialize")
     wrap(spiff_module, "dump_state", "spiff_serialize")
     wrap(spiff_module, "run", "spiff_run")
-    wrap(DossierContext, "load_instances", "load_instances")
-    wrap(DossierContext, "save", "save")
-    if hasattr(context_module, "append"):
-        wrap(context_module, "append", "journal_append")
+    wrap(context_module, "load", "load (cache or read snapshot)")
+    wrap(DossierContext, "prepare", "prepare (rows in memory)")
+    wrap(DossierContext, "write", "write (SQL in the write transaction)")
+    wrap(engine, "_commit", "commit (prepare + write + COMMIT)")
     try:
         for n in range(dossiers):
             dossier = f"ANAT{n:05d}"
@@ -295,11 +295,12 @@ def step_anatomy(engine, caseworker, dossiers: int) -> dict:
     steps = dossiers * len(STEPS)
     out = {k: v * 1000 / steps for k, v in spent.items()}
     out["steps"] = steps
-    # save() contains serialization and the journal; load_instances contains deserialization
-    out["save_rest (SQL, index, JSON of the aggregate)"] = (out.get("save", 0) - out.get("spiff_serialize", 0)
-                                                           - out.get("journal_append", 0))
-    out["outside load/save (handler, commit, validation)"] = (out.get("total", 0) - out.get("save", 0)
-                                                             - out.get("load_instances", 0))
+    # prepare() contains the Spiff serialization; _commit() contains prepare() and write()
+    out["prepare_rest (timers, aggregate JSON, journal chain, zlib)"] = (
+        out.get("prepare (rows in memory)", 0) - out.get("spiff_serialize", 0))
+    out["outside load/commit (validation, handler incl. spiff_run)"] = (
+        out.get("total", 0) - out.get("load (cache or read snapshot)", 0)
+        - out.get("commit (prepare + write + COMMIT)", 0))
     return out
 
 
@@ -405,16 +406,17 @@ def bench_latency(clients: int, steps: int, postgres: bool) -> dict:
 # ----------------------------------------------------------------------------- simulation
 
 
-def bench_simulation(scale: float, compare_scale: float) -> dict:
+def bench_simulation(scale: float, compare_scale: float, workers: int = 2) -> dict:
     import warnings
 
     from simulation.driver import simulate
 
-    out = {}
+    out = {"workers": workers}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        log(f"== simulation: --year 2023 --scale {scale} --seed 1 through the HTTP API")
-        run = simulate(2023, scale, 1, via="api")
+        log(f"== simulation: --year 2023 --scale {scale} --seed 1 --workers {workers} through the HTTP API")
+        run = simulate(2023, scale, 1, via="api", workers=workers,
+                       on_progress=_every_simulated_year(log))
         out["main"] = _sim_figures(run)
         log(f"   {out['main']['total_s']:.0f} s wall ({out['main']['cpu_s']:.0f} s CPU), {run.steps} steps, "
             f"{out['main']['ms_per_step']:.1f} ms per step; refused {len(run.refused)}, errors {len(run.errors)}")
@@ -432,6 +434,17 @@ def bench_simulation(scale: float, compare_scale: float) -> dict:
         f"({out['extrapolated_scale_1_cpu_s'] / 60:.0f} min CPU); API costs "
         f"{out['api_overhead'] * 100:+.0f} % per step ({out['api_overhead_cpu'] * 100:+.0f} % CPU)")
     return out
+
+
+def _every_simulated_year(say):
+    """A progress callback that logs once per simulated year (a full-scale run takes minutes)."""
+    seen = set()
+
+    def progress(done: int, total: int, day) -> None:
+        if day is not None and day.year not in seen:
+            seen.add(day.year)
+            say(f"   ... {day.year}: {done:,} of {total:,} imports and events")
+    return progress
 
 
 def _sim_figures(run) -> dict:
@@ -474,11 +487,15 @@ def write_markdown(path: Path, results: dict, info: dict, when: str, command: st
         rows.append(("bytes at rest per waiting instance", f"{size['bytes']:,.0f} B", "≤ 4,096 B",
                      size["bytes"] <= 4096, f"{PYTHON} -m benchmarks.instance_size --count 500"))
     if sim:
-        rows.append(("full 2023 inflow (--scale 1.0) through attest and B1 checks, extrapolated from "
-                     f"--scale {sim['main']['scale']}", f"{sim['extrapolated_scale_1_s'] / 60:.0f} min wall, "
-                     f"{sim['extrapolated_scale_1_cpu_s'] / 60:.0f} min CPU", "≤ 10 min",
+        measured = sim["main"]["scale"] == 1.0
+        label = ("full 2023 inflow (--scale 1.0) through attest and B1 checks, "
+                 + (f"measured, {sim['workers']} worker processes, HTTP API" if measured else
+                    f"extrapolated from --scale {sim['main']['scale']}, {sim['workers']} workers"))
+        rows.append((label, f"{sim['extrapolated_scale_1_s'] / 60:.1f} min wall, "
+                     f"{sim['extrapolated_scale_1_cpu_s'] / 60:.1f} min CPU", "≤ 10 min",
                      sim["extrapolated_scale_1_s"] <= 600,
-                     f"{PYTHON} benchmarks/run_all.py --only simulation --sim-scale {sim['main']['scale']}"))
+                     f"{PYTHON} benchmarks/run_all.py --only simulation --sim-scale {sim['main']['scale']} "
+                     f"--sim-workers {sim['workers']}"))
     for name, result in (latency or {}).items():
         if "p50_ms" in result:
             rows.append((f"caseworker step latency, 50 concurrent clients, {name}",
@@ -544,17 +561,20 @@ def write_markdown(path: Path, results: dict, info: dict, when: str, command: st
     if sim:
         m = sim["main"]
         lines += ["", "## Simulation", "",
-                  f"`inburgering simulate --year 2023 --scale {m['scale']} --seed 1` (through "
-                  f"`simulation.driver.simulate`, HTTP API in process): {m['persons']} newcomers, "
+                  f"`inburgering simulate --year 2023 --scale {m['scale']} --seed 1 --workers {sim['workers']}` "
+                  f"(through `simulation.driver.simulate`, HTTP API in process): {m['persons']} newcomers, "
                   f"{m['events']} events, "
                   f"{m['days']} daily sweeps firing {m['timers_fired']} timers; {m['steps']} steps in "
-                  f"{m['engine_s']:.0f} s of engine time ({m['ms_per_step']:.1f} ms per step); "
+                  f"{m['engine_s']:.0f} s in the slowest worker's days ({m['ms_per_step']:.1f} ms per step "
+                  f"over all workers); "
                   f"total {m['total_s']:.0f} s wall, {m['cpu_s']:.0f} s CPU; refused {m['refused']}, errors "
                   f"{m['errors']}; {m['calibrated_within']}/{m['calibrated']} calibrated indicators within tolerance.",
                   "",
-                  f"Extrapolated to `--scale 1.0` (everything but the ~1,460 near-empty daily sweeps grows with the "
-                  f"scale): **{sim['extrapolated_scale_1_s'] / 60:.0f} min** wall, "
-                  f"{sim['extrapolated_scale_1_cpu_s'] / 60:.0f} min CPU (target 10 min).", "",
+                  (f"Measured at `--scale 1.0`: **{sim['extrapolated_scale_1_s'] / 60:.1f} min** wall, "
+                   if m["scale"] == 1.0 else
+                   "Extrapolated to `--scale 1.0` (everything but the ~1,460 near-empty daily sweeps grows with "
+                   f"the scale): **{sim['extrapolated_scale_1_s'] / 60:.1f} min** wall, ")
+                  + f"{sim['extrapolated_scale_1_cpu_s'] / 60:.1f} min CPU, all processes (target 10 min).", "",
                   f"HTTP API vs `Engine.handle` at --scale {sim['api']['scale']}: {sim['api']['ms_per_step']:.1f} vs "
                   f"{sim['engine']['ms_per_step']:.1f} ms per step ({sim['api_overhead'] * 100:+.0f} % wall, "
                   f"{sim['api_overhead_cpu'] * 100:+.0f} % CPU)."]
@@ -576,7 +596,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--latency-steps", type=int, default=20, help="requests per client")
     parser.add_argument("--replay-dossiers", type=int, default=60)
-    parser.add_argument("--sim-scale", type=float, default=0.02)
+    parser.add_argument("--sim-scale", type=float, default=1.0,
+                        help="scale of the timed simulation (1.0: the full 2023 inflow, ~10 min)")
+    parser.add_argument("--sim-workers", type=int, default=2, help="simulation worker processes")
     parser.add_argument("--sim-compare-scale", type=float, default=0.005)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -604,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "replay":
             results["replay"] = bench_replay(args.replay_dossiers)
         elif section == "simulation":
-            results["simulation"] = bench_simulation(args.sim_scale, args.sim_compare_scale)
+            results["simulation"] = bench_simulation(args.sim_scale, args.sim_compare_scale, args.sim_workers)
         results["memory"]["after"][section] = maxrss_mb()
     results["memory"]["self_mb"] = maxrss_mb()
     results["memory"]["children_mb"] = maxrss_mb(resource.RUSAGE_CHILDREN)

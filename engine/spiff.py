@@ -181,11 +181,19 @@ def run(workflow: BpmnWorkflow) -> None:
     workflow.do_engine_steps()
 
 
+def _tasks_in(workflow: BpmnWorkflow, states: int) -> list:
+    """The instance's tasks in any of ``states``: one pass over its task dict, several times cheaper
+    than Spiff's tree iterator; the iterator (which also walks subprocesses) when there are any."""
+    if workflow.subprocesses:
+        return list(workflow.get_tasks(state=states))
+    return [task for task in workflow.tasks.values() if task.state & states]
+
+
 def ready_user_task(workflow: BpmnWorkflow, spec_name: str):
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        if task.task_spec.name == spec_name:
-            return task
-    return None
+    found = [t for t in _tasks_in(workflow, TaskState.READY) if t.task_spec.manual and t.task_spec.name == spec_name]
+    if len(found) > 1:  # several ready: the first in tree order, as Spiff would give it
+        found = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == spec_name]
+    return found[0] if found else None
 
 
 def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bool:
@@ -212,7 +220,7 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:
 def waiting_summary(workflow: BpmnWorkflow) -> tuple[list[str], list[tuple[str, datetime | None]]]:
     """One walk of the task tree: (ready user tasks, waiting timers with their due instants)."""
     ready, timers = [], []
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+    for task in _tasks_in(workflow, TaskState.READY | TaskState.WAITING):
         if task.state == TaskState.READY:
             if task.task_spec.manual:
                 ready.append(task.task_spec.name)
