@@ -14,6 +14,7 @@ the wall clock (ENGINEERING.md principle 2): a scenario or test that moves a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Callable, Optional
 
 import jwt
@@ -59,12 +60,7 @@ def issue_token(settings: Settings, *, role: str, user: str, agency: Optional[st
 def verify_token(settings: Settings, token: str, *, now: datetime) -> Actor:
     """The actor a token names; :class:`TokenError` when it does not authenticate."""
     try:
-        claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=[ALGORITHM], issuer=settings.jwt_issuer,
-            # exp/iat are checked below against the engine clock, not the wall clock
-            options={"require": ["sub", "role", "iss", "iat", "exp"], "verify_exp": False,
-                     "verify_iat": False, "verify_nbf": False},
-        )
+        claims = dict(_signed_claims(token, settings.jwt_secret, settings.jwt_issuer))
     except jwt.InvalidTokenError as err:
         raise TokenError(f"invalid token: {err}") from None
     exp, iat = claims.get("exp"), claims.get("iat")
@@ -81,6 +77,22 @@ def verify_token(settings: Settings, token: str, *, now: datetime) -> Actor:
     except ValueError as err:
         raise TokenError(f"invalid token: {err}") from None
     return Actor(user, role, agency)
+
+
+@lru_cache(maxsize=1024)
+def _signed_claims(token: str, secret: str, issuer: str) -> tuple:
+    """The claims of a token whose signature, issuer and required claims check out.
+
+    Cached by token (a client sends the same token with every request): the signature is checked
+    once per token, expiry on every request (:func:`verify_token`). A token that fails raises and
+    is not cached."""
+    claims = jwt.decode(
+        token, secret, algorithms=[ALGORITHM], issuer=issuer,
+        # exp/iat are checked by verify_token against the engine clock, not the wall clock
+        options={"require": ["sub", "role", "iss", "iat", "exp"], "verify_exp": False,
+                 "verify_iat": False, "verify_nbf": False},
+    )
+    return tuple(claims.items())
 
 
 def _is_int(value) -> bool:

@@ -67,7 +67,7 @@ class JournalEntry(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, sa_column=Column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
-    dossier_id: str = Field(index=True)
+    dossier_id: str  # indexed by the unique (dossier_id, seq) constraint
     seq: int
     kind: str = Field(index=True)
     actor: str
