@@ -59,3 +59,23 @@ def test_simulates_into_postgresql(pg_schema_url):
     assert run.errors == [] and run.refused == []
     assert sum(run.imports.values()) == run.persons == 110
     assert run.report["dossiers"] == 110
+
+
+def test_worker_processes_give_the_same_result_as_one():
+    """``workers=N`` splits the newcomers by id range over processes on one store: same year, same report."""
+    one = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine", workers=1)
+    two = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine", workers=2)
+    assert two.workers == 2 and two.errors == []
+    assert two.report == one.report
+    assert two.cohort == one.cohort
+    assert (two.events, two.timers_fired, two.sweep_dossiers, sorted(two.imports.items())) == \
+        (one.events, one.timers_fired, one.sweep_dossiers, sorted(one.imports.items()))
+
+
+def test_a_failing_worker_stops_the_run_naming_its_error():
+    from simulation.population import generate
+
+    population = generate(2023, 0.002, 3)
+    population.persons[-1].events.insert(0, {"on": "2023-01-05"})  # a planned event without a type: a bug
+    with pytest.raises(RuntimeError, match=r"simulation worker failed: worker 1: KeyError: 'type'"):
+        simulate(2023, 0.002, 3, until=date(2024, 3, 31), via="engine", workers=2, population=population)
