@@ -430,8 +430,9 @@ def bench_simulation(scale: float, compare_scale: float, workers: int = 2) -> di
     out["extrapolated_scale_1_cpu_s"] = main["cpu_s"] / scale
     out["api_overhead"] = out["api"]["ms_per_step"] / out["engine"]["ms_per_step"] - 1
     out["api_overhead_cpu"] = out["api"]["cpu_ms_per_step"] / out["engine"]["cpu_ms_per_step"] - 1
-    log(f"   extrapolated to --scale 1.0: {out['extrapolated_scale_1_s'] / 60:.0f} min wall "
-        f"({out['extrapolated_scale_1_cpu_s'] / 60:.0f} min CPU); API costs "
+    how = "measured at" if scale == 1.0 else "extrapolated to"
+    log(f"   {how} --scale 1.0: {out['extrapolated_scale_1_s'] / 60:.1f} min wall "
+        f"({out['extrapolated_scale_1_cpu_s'] / 60:.1f} min CPU); API costs "
         f"{out['api_overhead'] * 100:+.0f} % per step ({out['api_overhead_cpu'] * 100:+.0f} % CPU)")
     return out
 
