@@ -22,12 +22,11 @@ from typing import Callable, Optional
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
-from . import spiff
+from . import journal, spiff
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
 from .dossier import DossierState, Infraction
 from .errors import Conflict, NotFound
-from . import journal
 from .journal import Fact
 from .models import Dossier, DueTimer, Instance
 from .processes import Deployed, ProcessRepository

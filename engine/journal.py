@@ -50,17 +50,11 @@ class Fact:
     rule_version: str | None = None
 
 
-def append(session: Session, dossier: Dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
-    """Append facts to the dossier's chain (one bulk insert, in the caller's transaction) and move its head."""
-    rows = link(dossier, at, facts)
-    write(session, rows)
-    return rows
-
-
 def link(dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
     """The journal rows of ``facts``, chained onto the dossier's head, which moves to the last one.
 
-    Nothing is written: :func:`write` inserts the rows (after the caller's version check)."""
+    Nothing is written: :func:`write` inserts the rows, in the caller's transaction, after the
+    caller's version check (``engine.context.DossierContext.write``)."""
     rows = []
     prev = dossier.journal_head or GENESIS
     seq = dossier.journal_seq

@@ -19,11 +19,10 @@ from sqlmodel import Session, func, select
 
 from rules import dates, geography, parameters, target_group
 
-from . import actions, commands, journal, operations  # noqa: F401  (operations registers the registry)
+from . import actions, commands, context, journal, operations  # noqa: F401  (operations registers the registry)
 from .clock import Clock, business_date
-from . import context
 from .cache import DEFAULT_CAPACITY, DossierCache
-from .context import AFTER_COMMIT, DOSSIER, DossierContext, DossierRow
+from .context import AFTER_COMMIT, DossierContext, DossierRow
 from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
 from .dossier import DossierState
 from .errors import Conflict, InvalidInput, NotFound, Refused
