@@ -781,8 +781,13 @@ class _Planner:
                        component="nt2", percent=rng.randint(30, 75))
         if nt2_route == "course":
             if rng.random() < NT2_FAILED_FIRST and (nt2_done - contract).days > 120:
-                person.add(between(rng, contract + timedelta(days=60), nt2_done - timedelta(days=60)), "test_result",
-                           component="nt2", level=rng.choice(("A1", "below_A1")))
+                failed_on = between(rng, contract + timedelta(days=60), nt2_done - timedelta(days=60))
+                level = rng.choice(("A1", "below_A1"))
+                # Taking a test after refusing one regularises the refusal (no hand-over): a newcomer planned
+                # to be handed over for a refused NT2 test takes no test until the final one.
+                refused_on = person.plan.get("nt2_test_refused_on")
+                if refused_on is None or failed_on < refused_on:
+                    person.add(failed_on, "test_result", component="nt2", level=level)
             person.add(nt2_done, "test_result", component="nt2", level="A2")
         if pnt:
             person.add(pnt_done, "pnt_hours", hours=40)
@@ -845,6 +850,8 @@ class _Planner:
                 else:
                     person.add(fix, "test_result", component="nt2", level="A1")
             else:
+                if kind.startswith("refused_test"):
+                    person.plan["nt2_test_refused_on"] = on
                 self.decision(person, "irregular_participation" if kind.startswith("irregular") else "refused_test",
                               hand_over_day(on))
             return nt2_done, pnt_done
