@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -73,14 +74,20 @@ class WriterQueue:
 
     def __init__(self, database_path: str):
         self.path = database_path + ".writers"
+        self._held = threading.local()
 
     @contextmanager
     def turn(self) -> Iterator[None]:
+        if getattr(self._held, "turn", False):
+            # A second writing transaction in the same thread would wait for the first forever.
+            raise RuntimeError("a writing transaction was opened inside another one on the same store")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._held.turn = True
             yield
         finally:
+            self._held.turn = False
             os.close(fd)  # closing releases the lock
 
 

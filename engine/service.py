@@ -46,8 +46,9 @@ class Actor:
         return f"{self.role}:{self.user}"
 
 
-#: How often a command is re-run when another writer saved its dossier between load and save.
-MAX_ATTEMPTS = 5
+#: How often a command is decided optimistically (outside the write lock) before it takes the lock:
+#: another writer may save its dossier between its load and its save.
+OPTIMISTIC_ATTEMPTS = 3
 
 SYSTEM = Actor("engine", "system")
 REGISTER = Actor("register-import", "system")
@@ -103,14 +104,17 @@ class Engine:
         return context.load(session, self.processes, dispatch, dossier_id, now, cache=self.cache,
                             lock=lock and self.postgres)
 
-    def _commit(self, ctx: DossierContext) -> None:
+    def _commit(self, ctx: DossierContext) -> int:
         """Save a unit of work: prepare its rows in memory, then write them in one short
-        transaction (the version check guards it), so the write lock is held for SQL only."""
+        transaction (the version check guards it), so the write lock is held for SQL only.
+        Returns the version written (read before the cache entry is shared with other threads)."""
         prepared = ctx.prepare()
         with self._writing() as connection:
             entry = ctx.write(connection, prepared)
+        version = ctx.row.version
         if entry is not None:
             self.cache.put(entry.row.id, entry)
+        return version
 
     # ----- commands ------------------------------------------------------
     # A command is optimistic ("load-step-save must run under a row lock / version check",
@@ -156,31 +160,43 @@ class Engine:
         ``check_access=False`` is for replays, which re-execute what was once allowed."""
         commands.validate_event(event_type, payload)
         now = self.clock.now()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for _ in range(OPTIMISTIC_ATTEMPTS):
             with self._reading() as connection:
                 ctx = self._load(connection, dossier_id, now)
             ctx.session = None
-            if check_access:
-                _check_agency(actor, ctx.state, dossier_id)
-            if expected_version is not None and expected_version != ctx.row.version:
-                raise Conflict(f"dossier {dossier_id} is at version {ctx.row.version}, "
-                               f"not {expected_version}; reload and try again")
-            if ctx.state.target_group == "excluded" and ctx.trajectory() is None:
-                raise Refused(f"dossier {dossier_id} is excluded: there is no trajectory to act on")
-            ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
-            # Deadlines that expired before this event are acted on first (catch-up after downtime):
-            # an overdue timer is not swallowed by the event that would have met it in time.
-            if ctx.due_timers():
-                ctx.run_all()
-            HANDLERS[event_type](ctx, payload, actor.label)
+            self._decide(ctx, event_type, payload, actor, expected_version, check_access)
             try:
-                self._commit(ctx)
+                version = self._commit(ctx)
             except Conflict:
-                if expected_version is not None or attempt == MAX_ATTEMPTS:
+                if expected_version is not None:
                     raise
                 continue  # another writer saved this dossier since we loaded it: decide again
-            return {"dossier_id": dossier_id, "version": ctx.row.version}
-        raise AssertionError("unreachable")  # pragma: no cover
+            return {"dossier_id": dossier_id, "version": version}
+        # A dossier this busy: decide under the write lock (and the row lock on PostgreSQL), which
+        # cannot lose the race, so a command without If-Match is never refused for contention.
+        with self.session() as session:
+            ctx = self._load(session, dossier_id, now, lock=True)
+            self._decide(ctx, event_type, payload, actor, expected_version, check_access)
+            ctx.save()
+            version = ctx.row.version
+        return {"dossier_id": dossier_id, "version": version}
+
+    def _decide(self, ctx: DossierContext, event_type: str, payload: dict, actor: Actor,
+                expected_version: int | None, check_access: bool) -> None:
+        dossier_id = ctx.row.id
+        if check_access:
+            _check_agency(actor, ctx.state, dossier_id)
+        if expected_version is not None and expected_version != ctx.row.version:
+            raise Conflict(f"dossier {dossier_id} is at version {ctx.row.version}, "
+                           f"not {expected_version}; reload and try again")
+        if ctx.state.target_group == "excluded" and ctx.trajectory() is None:
+            raise Refused(f"dossier {dossier_id} is excluded: there is no trajectory to act on")
+        ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
+        # Deadlines that expired before this event are acted on first (catch-up after downtime):
+        # an overdue timer is not swallowed by the event that would have met it in time.
+        if ctx.due_timers():
+            ctx.run_all()
+        HANDLERS[event_type](ctx, payload, actor.label)
 
     def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
         """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""
