@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Default number of dossiers kept (a waiting trajectory instance takes ~50 KB in memory).
@@ -44,7 +44,6 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     evictions: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class DossierCache:
@@ -80,11 +79,3 @@ class DossierCache:
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
                 self.stats.evictions += 1
-
-    def discard(self, dossier_id: str) -> None:
-        with self._lock:
-            self._entries.pop(dossier_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()

@@ -18,7 +18,7 @@ from sqlmodel import create_engine
 from .settings import ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: Execution option of a session that only reads (engine.service.Engine.read_session).
+#: Execution option of a session that only reads (engine.service.Engine.reading).
 READ_ONLY = "inburgering_read_only"
 
 

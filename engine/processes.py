@@ -89,11 +89,11 @@ class ProcessRepository:
         if spec is None:  # an older version than the ones deployed at start-up (Core: Session or Connection)
             table = ProcessDefinition.__table__
             row = session.execute(select(table).where(table.c.id == definition_id)).mappings().one()
-            row = ProcessDefinition(**row)
-            spec = spiff.parse_process(row.source.encode("utf-8"), row.name, f"{row.name}.bpmn@{row.version}")
+            spec = spiff.parse_process(row["source"].encode("utf-8"), row["name"],
+                                       f"{row['name']}.bpmn@{row['version']}")
             with self._lock:
                 self._specs[definition_id] = spec
-                self._by_id[definition_id] = Deployed(row.id, row.name, row.version)
+                self._by_id[definition_id] = Deployed(row["id"], row["name"], row["version"])
         return spec
 
     def describe(self, definition_id: int) -> Deployed:

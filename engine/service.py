@@ -78,17 +78,11 @@ class Engine:
     def _writer_turn(self):
         return self._writers.turn() if self._writers is not None else nullcontext()
 
-    @contextmanager
-    def read_session(self) -> Iterator[Session]:
-        """A transaction that only reads: a consistent snapshot that takes no write lock (SQLite)."""
-        with Session(self.db, expire_on_commit=False, execution_options={READ_ONLY: True}) as session:
-            with session.begin():
-                yield session
-
     # The commands' own transactions are Core connections: a unit of work is a handful of Core
     # statements, and an ORM Session around them cost more than they did.
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """A transaction that only reads: a consistent snapshot that takes no write lock (SQLite)."""
         with self.db.connect() as connection:
             connection.execution_options(**{READ_ONLY: True})
             with connection.begin():
@@ -161,7 +155,7 @@ class Engine:
         commands.validate_event(event_type, payload)
         now = self.clock.now()
         for _ in range(OPTIMISTIC_ATTEMPTS):
-            with self._reading() as connection:
+            with self.reading() as connection:
                 ctx = self._load(connection, dossier_id, now)
             ctx.session = None
             self._decide(ctx, event_type, payload, actor, expected_version, check_access)

@@ -48,8 +48,8 @@ def due_dossiers(engine: Engine, now: datetime, limit: int = 500, id_range: IdRa
             query = query.where(DueTimer.dossier_id >= first)
         if end is not None:
             query = query.where(DueTimer.dossier_id < end)
-    with engine.read_session() as session:
-        rows = session.exec(query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
+    with engine.reading() as connection:
+        rows = connection.execute(query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
     seen, out = set(), []
     for dossier_id, _ in rows:
         if dossier_id not in seen:
