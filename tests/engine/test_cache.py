@@ -11,6 +11,16 @@ from engine.settings import Settings
 from .helpers import CASEWORKER, newcomer
 
 
+@pytest.fixture
+def two_engines(database_url, clock):
+    """Two engines on one store, as two processes would be (each with its own cache)."""
+    settings = Settings(database_url=database_url, demo_data=False)
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    yield first, second
+    first.db.dispose()
+    second.db.dispose()
+
+
 def _entry(version: int) -> CachedDossier:
     return CachedDossier(version, row=None, state=None, instances={}, timers=set())
 
@@ -60,21 +70,16 @@ def test_a_refused_command_leaves_nothing_it_changed_in_memory(engine):
     assert engine.dossier_view("N1")["advice"] == "cvo_standard"
 
 
-def test_another_process_saving_the_dossier_makes_the_cached_copy_stale(database_url, clock):
+def test_another_process_saving_the_dossier_makes_the_cached_copy_stale(two_engines):
     """Two engines (two processes) on one store: each reloads what the other saved."""
-    settings = Settings(database_url=database_url, demo_data=False)
-    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
-    try:
-        first.import_newcomer(newcomer())
-        first.handle("N1", "registered", {}, actor=CASEWORKER)  # first caches version 2
-        second.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)  # version 3
-        first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
-        view = first.dossier_view("N1")
-        assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
-        assert view["version"] == 4
-    finally:
-        first.db.dispose()
-        second.db.dispose()
+    first, second = two_engines
+    first.import_newcomer(newcomer())
+    first.handle("N1", "registered", {}, actor=CASEWORKER)  # first caches version 2
+    second.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)  # version 3
+    first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
+    view = first.dossier_view("N1")
+    assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
+    assert view["version"] == 4
 
 
 def test_the_cache_can_be_switched_off(database_url, clock):
@@ -98,42 +103,37 @@ def test_the_cache_size_comes_from_the_environment(monkeypatch):
             Settings.from_env()
 
 
-def test_a_command_raced_by_another_writer_is_decided_again_on_the_fresh_state(database_url, clock):
+def test_a_command_raced_by_another_writer_is_decided_again_on_the_fresh_state(two_engines):
     """Optimistic commands: the writer that loses the version check re-runs, nothing is lost or doubled."""
-    settings = Settings(database_url=database_url, demo_data=False)
-    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
-    try:
-        first.import_newcomer(newcomer())
-        first.handle("N1", "registered", {}, actor=CASEWORKER)
-        commit = first._commit
-        rivals = [("intake", {"advice": "cvo_standard"})]
+    first, second = two_engines
+    first.import_newcomer(newcomer())
+    first.handle("N1", "registered", {}, actor=CASEWORKER)
+    commit = first._commit
+    rivals = [("intake", {"advice": "cvo_standard"})]
 
-        def commit_after_a_rival(ctx):
-            if rivals:  # between first's load and its save, another process saves the dossier
-                event, payload = rivals.pop(0)
-                second.handle("N1", event, payload, actor=CASEWORKER)
-            commit(ctx)
+    def commit_after_a_rival(ctx):
+        if rivals:  # between first's load and its save, another process saves the dossier
+            event, payload = rivals.pop(0)
+            second.handle("N1", event, payload, actor=CASEWORKER)
+        commit(ctx)
 
-        first._commit = commit_after_a_rival
-        first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
-        view = first.dossier_view("N1")
-        assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
-        assert view["version"] == 4
-        commands = [e["payload"]["type"] for e in first.history("N1")["entries"] if e["kind"] == "command"]
-        assert commands == ["registered", "intake", "contract_signed"]
-        rivals.append(("test_result", {"component": "mo", "core_percent": 80, "total_percent": 75}))
-        with pytest.raises(Conflict):  # with an explicit expected version the race is refused, not re-run
-            first.handle("N1", "test_result", {"component": "nt2", "level": "A2"}, actor=CASEWORKER,
-                         expected_version=4)
-        view = first.dossier_view("N1")
-        assert view["version"] == 5  # only the rival's step was written
-        assert view["components"]["mo"]["fulfilled_on"] and not view["components"]["nt2"]["fulfilled_on"]
-    finally:
-        first.db.dispose()
-        second.db.dispose()
+    first._commit = commit_after_a_rival
+    first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
+    view = first.dossier_view("N1")
+    assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
+    assert view["version"] == 4
+    commands = [e["payload"]["type"] for e in first.history("N1")["entries"] if e["kind"] == "command"]
+    assert commands == ["registered", "intake", "contract_signed"]
+    rivals.append(("test_result", {"component": "mo", "core_percent": 80, "total_percent": 75}))
+    with pytest.raises(Conflict):  # with an explicit expected version the race is refused, not re-run
+        first.handle("N1", "test_result", {"component": "nt2", "level": "A2"}, actor=CASEWORKER,
+                     expected_version=4)
+    view = first.dossier_view("N1")
+    assert view["version"] == 5  # only the rival's step was written
+    assert view["components"]["mo"]["fulfilled_on"] and not view["components"]["nt2"]["fulfilled_on"]
 
 
-def test_concurrent_commands_on_one_dossier_all_land_with_their_own_versions(database_url, clock):
+def test_concurrent_commands_on_one_dossier_all_land_with_their_own_versions(two_engines):
     """Threads of two engines (two processes) hammer one dossier: no command is refused for contention,
     none is lost, each reports the version it wrote, and the journal chain holds."""
     import threading
@@ -142,35 +142,30 @@ def test_concurrent_commands_on_one_dossier_all_land_with_their_own_versions(dat
 
     from engine import journal
 
-    settings = Settings(database_url=database_url, demo_data=False)
-    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
-    try:
-        first.import_newcomer(newcomer())
-        start = first.dossier_view("N1")["version"]
-        versions, failures = [], []
+    first, second = two_engines
+    first.import_newcomer(newcomer())
+    start = first.dossier_view("N1")["version"]
+    versions, failures = [], []
 
-        def work(engine):
-            for _ in range(8):
-                try:
-                    answer = engine.handle("N1", "activity", {"kind": "work", "from": "2024-01-01",
-                                                              "to": "2024-01-02"}, actor=CASEWORKER)
-                    versions.append(answer["version"])
-                except Exception as err:  # noqa: BLE001 - collected and asserted below
-                    failures.append(repr(err))
+    def work(engine):
+        for _ in range(8):
+            try:
+                answer = engine.handle("N1", "activity", {"kind": "work", "from": "2024-01-01",
+                                                          "to": "2024-01-02"}, actor=CASEWORKER)
+                versions.append(answer["version"])
+            except Exception as err:  # noqa: BLE001 - collected and asserted below
+                failures.append(repr(err))
 
-        threads = [threading.Thread(target=work, args=(engine,)) for engine in (first, first, second, second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == []
-        assert sorted(versions) == list(range(start + 1, start + 33))
-        assert len(first.dossier_state("N1").activities) == 32
-        with Session(first.db) as session:
-            assert [d for d, problem in journal.verify_all(session) if problem] == []
-    finally:
-        first.db.dispose()
-        second.db.dispose()
+    threads = [threading.Thread(target=work, args=(engine,)) for engine in (first, first, second, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(versions) == list(range(start + 1, start + 33))
+    assert len(first.dossier_state("N1").activities) == 32
+    with Session(first.db) as session:
+        assert [d for d, problem in journal.verify_all(session) if problem] == []
 
 
 def test_a_write_inside_a_write_on_the_same_sqlite_store_is_an_error_not_a_hang(tmp_path, clock):
@@ -184,25 +179,20 @@ def test_a_write_inside_a_write_on_the_same_sqlite_store_is_an_error_not_a_hang(
         engine.db.dispose()
 
 
-def test_after_three_lost_races_a_command_is_decided_under_the_write_lock(database_url, clock):
-    settings = Settings(database_url=database_url, demo_data=False)
-    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
-    try:
-        first.import_newcomer(newcomer())
-        first.handle("N1", "registered", {}, actor=CASEWORKER)
-        commit, raced = first._commit, []
+def test_after_three_lost_races_a_command_is_decided_under_the_write_lock(two_engines):
+    first, second = two_engines
+    first.import_newcomer(newcomer())
+    first.handle("N1", "registered", {}, actor=CASEWORKER)
+    commit, raced = first._commit, []
 
-        def lose_every_race(ctx):
-            raced.append(second.handle("N1", "activity", {"kind": "work", "from": "2024-01-01",
-                                                          "to": "2024-01-02"}, actor=CASEWORKER)["version"])
-            commit(ctx)
+    def lose_every_race(ctx):
+        raced.append(second.handle("N1", "activity", {"kind": "work", "from": "2024-01-01",
+                                                      "to": "2024-01-02"}, actor=CASEWORKER)["version"])
+        commit(ctx)
 
-        first._commit = lose_every_race
-        answer = first.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
-        assert len(raced) == 3  # three optimistic attempts lost; the fourth took the lock
-        assert answer["version"] == raced[-1] + 1 == first.dossier_view("N1")["version"]
-        assert first.dossier_view("N1")["advice"] == "cvo_standard"
-        assert len(first.dossier_state("N1").activities) == 3
-    finally:
-        first.db.dispose()
-        second.db.dispose()
+    first._commit = lose_every_race
+    answer = first.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
+    assert len(raced) == 3  # three optimistic attempts lost; the fourth took the lock
+    assert answer["version"] == raced[-1] + 1 == first.dossier_view("N1")["version"]
+    assert first.dossier_view("N1")["advice"] == "cvo_standard"
+    assert len(first.dossier_state("N1").activities) == 3
