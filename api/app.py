@@ -45,10 +45,14 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
 
 def error_response(status: int, error: str, message: str, path: str | None = None,
-                   headers: dict | None = None) -> JSONResponse:
+                   headers: dict | None = None, *, code: str | None = None,
+                   params: dict | None = None) -> JSONResponse:
     body = {"error": error, "message": message}
     if path is not None:
         body["path"] = path
+    if code is not None:
+        body["code"] = code
+        body["params"] = params or {}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -57,10 +61,13 @@ async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
         message = exc.message
         if exc.path.startswith(_REDACTED_PATHS):
             message = f"{exc.path}: invalid national register number"
-        return error_response(exc.status, type(exc).__name__, message, exc.path)
+        params = dict(exc.params)
+        if exc.path.startswith(_REDACTED_PATHS):
+            params["detail"] = "invalid national register number"
+        return error_response(exc.status, type(exc).__name__, message, exc.path, code=exc.code, params=params)
     if exc.status >= 500:
         log.error("engine error on %s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(exc.status, type(exc).__name__, exc.message)
+    return error_response(exc.status, type(exc).__name__, exc.message, code=exc.code, params=exc.params)
 
 
 def json_path(loc) -> str:

@@ -21,11 +21,15 @@ def get_engine(request: Request) -> Engine:
 
 
 class ErrorBody(BaseModel):
-    """Every error response: the error type, a message and, for invalid input, the JSON path."""
+    """Every error response: the error type, a message and, for invalid input, the JSON path.
+
+    Engine errors also carry a stable ``code`` and its ``params`` (engine/errors.py)."""
 
     error: str
     message: str
     path: Optional[str] = None
+    code: Optional[str] = None
+    params: Optional[dict] = None
 
 
 def errors(*statuses: int) -> dict:
