@@ -171,6 +171,15 @@ def define(ruleset_name: str, rules: Sequence[Rule]) -> None:
         _definitions[ruleset_name] = rules
 
 
+def split_name(durable_name: str) -> tuple[str, str]:
+    """``"infractions_2022_v1"`` → ``("infractions_2022", "1")``: a ruleset is registered under its name
+    and version, and the dated parameters that choose it name it so (rules/parameters/*_ruleset.yaml)."""
+    name, sep, version = durable_name.rpartition("_v")
+    if not sep or not name or not version:
+        raise ValueError(f"ruleset name {durable_name!r} is not of the form NAME_vVERSION")
+    return name, version
+
+
 def defined_rulesets() -> tuple[str, ...]:
     """Names of all defined rulesets."""
     with _guard():

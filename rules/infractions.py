@@ -4,7 +4,7 @@ Seeds: 001 §1 ("Aanpak tot en met februari 2022" / "vanaf maart 2022") and §11
 (infraction types), 003 §D; scenarios/README.md "Deadlines" ("one at a time").
 
 The regime date is the contract date, or the trigger date when there is no
-contract; the parameter ``reform_2022`` on that date chooses the ruleset
+contract; the parameter ``infraction_ruleset`` on that date names the ruleset
 (:func:`ruleset_for`), and the regime's thresholds are read on that date too.
 
 ``infractions_2022`` (contracts since the 2022 reform, parameter ``reform_2022``): only obligated newcomers get
@@ -72,8 +72,9 @@ class InfractionDecision:
 
 
 def ruleset_for(on_date: date) -> tuple[str, str]:
-    """The infraction ruleset (name, version) in force for a regime date (TRAJECTORY.md §3)."""
-    return (REGIME_2022 if parameters.value("reform_2022", as_date(on_date)) else REGIME_PRE2022), VERSION
+    """The infraction ruleset (name, version) in force for a regime date (TRAJECTORY.md §3): the dated
+    parameter ``infraction_ruleset`` names it, so a law change is a new ruleset and a new dated value."""
+    return host.split_name(parameters.value("infraction_ruleset", as_date(on_date)))
 
 
 def evaluate(trigger: Mapping[str, Any]) -> InfractionDecision:

@@ -25,12 +25,14 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.resources.abc import Traversable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Iterator, Mapping, Union
 
 import yaml
 
@@ -42,8 +44,13 @@ __all__ = [
     "UnknownParameter",
     "NoValueOnDate",
     "load",
+    "Law",
+    "default_law",
+    "current",
+    "using",
     "get",
     "value",
+    "cite",
     "all_parameters",
 ]
 
@@ -262,7 +269,77 @@ def _check_date(on: Any) -> None:
         raise TypeError(f"a calendar date is required, got {on!r}")
 
 
-# ---------------------------------------------------------------- lookup
+# ---------------------------------------------------------------- the law in force
+
+
+class Law:
+    """A complete set of parameters: the law a unit of work decides under.
+
+    The package's files are the law (:func:`default_law`). A test of a law change or a
+    what-if reform builds another set — from another directory (:meth:`load`) or by
+    adding dated values to this one (:meth:`with_overrides`) — and runs the engine under
+    it (:func:`using`); nothing global is patched (ENGINEERING.md principle 13).
+    """
+
+    def __init__(self, parameters: Mapping[str, Parameter], name: str = "law"):
+        self.name = name
+        self._parameters = MappingProxyType(dict(parameters))
+
+    @classmethod
+    def load(cls, directory: Directory, name: str | None = None) -> "Law":
+        return cls(load(directory), name or str(directory))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._parameters
+
+    def names(self) -> list[str]:
+        return sorted(self._parameters)
+
+    def get(self, name: str) -> Parameter:
+        try:
+            return self._parameters[name]
+        except KeyError:
+            raise UnknownParameter(name) from None
+
+    def value(self, name: str, on: date) -> Any:
+        return self.get(name).value_on(on)
+
+    def in_force(self, name: str, on: date) -> DatedValue:
+        return self.get(name).in_force(on)
+
+    def with_overrides(self, overrides: Mapping[str, list[Mapping[str, Any]]], name: str) -> "Law":
+        """This law with dated values added (a reform, a hypothetical decree).
+
+        ``overrides``: parameter name → list of ``{"from": date, "value": ..., "source": ...}``.
+        A value starting on a date that already has one replaces it; otherwise it is inserted
+        in date order. Validated like a parameter file: an unknown name, a value of another
+        kind or a bad date raises :class:`ParameterFileError` naming ``name`` and the place.
+        """
+        changed = dict(self._parameters)
+        for parameter_name, values in overrides.items():
+            where = f"{name}: {parameter_name}"
+            if parameter_name not in changed:
+                raise ParameterFileError(name, f"{parameter_name!r} is not a parameter "
+                                               f"(known: {', '.join(sorted(changed))})")
+            base = changed[parameter_name]
+            if not isinstance(values, list) or not values:
+                raise ParameterFileError(where, "needs a non-empty list of dated values")
+            merged = {v.start: v for v in base.values}
+            for index, raw in enumerate(values):
+                at = f"{where}[{index}]"
+                if not isinstance(raw, Mapping) or "from" not in raw or "value" not in raw:
+                    raise ParameterFileError(at, "a dated value needs 'from' and 'value'")
+                start = _parse_start(raw["from"])
+                if start is None:
+                    raise ParameterFileError(at, f"'from' must be a date YYYY-MM-DD, got {raw['from']!r}")
+                if raw["value"] is None or _kind(raw["value"]) != _kind(base.values[0].value):
+                    raise ParameterFileError(at, f"value {raw['value']!r} is a {_kind(raw['value'])}, "
+                                                 f"the parameter's values are a {_kind(base.values[0].value)}")
+                source = str(raw.get("source") or name)
+                merged[start] = DatedValue(start=start, value=_freeze(raw["value"]), source=source)
+            changed[parameter_name] = Parameter(base.name, base.description, base.unit,
+                                                tuple(merged[d] for d in sorted(merged)))
+        return Law(changed, name)
 
 
 @functools.lru_cache(maxsize=1)
@@ -270,17 +347,42 @@ def _cache() -> Mapping[str, Parameter]:
     return MappingProxyType(load())
 
 
+@functools.lru_cache(maxsize=1)
+def default_law() -> Law:
+    """The law of the package's parameter files (loaded once)."""
+    return Law(_cache(), "law")
+
+
+_CURRENT: ContextVar[Law | None] = ContextVar("inburgering_law", default=None)
+
+
+def current() -> Law:
+    """The law in force for this unit of work (:func:`using`), else the package's."""
+    return _CURRENT.get() or default_law()
+
+
+@contextmanager
+def using(law: Law | None) -> Iterator[Law]:
+    """Decide under ``law`` inside the block (this thread/task only); None keeps the current one."""
+    if law is None:
+        yield current()
+        return
+    token = _CURRENT.set(law)
+    try:
+        yield law
+    finally:
+        _CURRENT.reset(token)
+
+
 def all_parameters() -> dict[str, Parameter]:
-    """Every parameter of the package, by name (loaded once)."""
-    return dict(_cache())
+    """Every parameter of the law in force, by name."""
+    law = current()
+    return {name: law.get(name) for name in law.names()}
 
 
 def get(name: str) -> Parameter:
-    """The parameter called ``name``; raises :class:`UnknownParameter`."""
-    try:
-        return _cache()[name]
-    except KeyError:
-        raise UnknownParameter(name) from None
+    """The parameter called ``name`` in the law in force; raises :class:`UnknownParameter`."""
+    return current().get(name)
 
 
 def value(name: str, on: date) -> Any:
@@ -288,4 +390,19 @@ def value(name: str, on: date) -> Any:
 
     Raises :class:`UnknownParameter` or :class:`NoValueOnDate`.
     """
-    return get(name).value_on(on)
+    return current().value(name, on)
+
+
+def cite(name: str, on: date) -> dict:
+    """The value of ``name`` on ``on`` with the date it took effect: what a recorded decision
+    names as the law it applied (``{"value": ..., "from": "YYYY-MM-DD"}``)."""
+    dated = current().in_force(name, on)
+    return {"value": _thaw_json(dated.value), "from": dated.start.isoformat()}
+
+
+def _thaw_json(frozen: Any) -> Any:
+    if isinstance(frozen, Mapping):
+        return {key: _thaw_json(item) for key, item in frozen.items()}
+    if isinstance(frozen, tuple):
+        return [_thaw_json(item) for item in frozen]
+    return frozen

@@ -199,12 +199,14 @@ def decide(newcomer: Mapping[str, Any], on: date | str) -> TargetGroupDecision:
     on = as_date(on)
     normalized = _normalize(newcomer)
     facts = facts_for(normalized, on)
-    emitted = host.evaluate(RULESET, facts)
+    durable_name = parameters.value("target_group_ruleset", on)
+    version = host.split_name(durable_name)[1]
+    emitted = host.evaluate(durable_name, facts)
 
     verdicts = [output["target_group"] for output in emitted if "target_group" in output]
     if len(verdicts) != 1:
         raise host.RuleEvaluationError(
-            f"{RULESET} reached {len(verdicts)} verdicts {verdicts} for newcomer {normalized['id']!r}"
+            f"{durable_name} reached {len(verdicts)} verdicts {verdicts} for newcomer {normalized['id']!r}"
         )
     reasons = {output["reason"] for output in emitted if "reason" in output}
     location = locate(normalized["nis_code"])
@@ -213,8 +215,8 @@ def decide(newcomer: Mapping[str, Any], on: date | str) -> TargetGroupDecision:
         reasons=tuple(code for code in REASON_ORDER if code in reasons),
         region=location.region if location else None,
         agency=location.agency if location else None,
-        ruleset=RULESET,
-        version=VERSION,
+        ruleset=durable_name,
+        version=version,
         inputs={"newcomer": normalized, "on": on.isoformat(), "facts": facts},
     )
 
