@@ -38,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     EventBasedGateway,
     ExclusiveGateway,
     IntermediateCatchEvent,
+    IntermediateThrowEvent,
     ParallelGateway,
     StartEvent,
 )
@@ -86,8 +87,13 @@ TRAJECTORY_CLASSES = {
     "registered_after_infraction": IntermediateCatchEvent,
     "reregistration_again": IntermediateCatchEvent,
     "end_late_reregistration": EndEvent,
+    "split_intake": ParallelGateway,
     "intake": UserTask,
+    "end_intake": EndEvent,
+    "contract_before_intake": BoundaryEvent,
+    "end_intake_skipped": EndEvent,
     "contract": UserTask,
+    "contract_signed_thrown": IntermediateThrowEvent,
     "split_components": ParallelGateway,
     "mo": UserTask,
     "nt2": UserTask,
@@ -123,6 +129,15 @@ ENFORCEMENT_CLASSES = {
     "annulled_after_handover": BoundaryEvent,
     "close_annulled_after_handover": ServiceTask,
     "end_annulled_after_handover": EndEvent,
+    "withdrawn_in_period": IntermediateCatchEvent,
+    "close_withdrawn_in_period": ServiceTask,
+    "end_withdrawn_in_period": EndEvent,
+    "withdrawn_after_handover": BoundaryEvent,
+    "close_withdrawn_after_handover": ServiceTask,
+    "end_withdrawn_after_handover": EndEvent,
+    "regularised_after_handover": BoundaryEvent,
+    "close_regularised_after_handover": ServiceTask,
+    "end_regularised_after_handover": EndEvent,
 }
 
 CLASSES = {"trajectory": TRAJECTORY_CLASSES, "enforcement": ENFORCEMENT_CLASSES}
@@ -144,6 +159,9 @@ SERVICES = {
         "hand_over_task": ("hand_over", None, {}),
         "record_decision_task": ("record_decision", None, {}),
         "close_annulled_after_handover": ("close_infraction", None, {"outcome": "'annulled'"}),
+        "close_withdrawn_in_period": ("close_infraction", None, {"outcome": "'withdrawn'"}),
+        "close_withdrawn_after_handover": ("close_infraction", None, {"outcome": "'withdrawn'"}),
+        "close_regularised_after_handover": ("close_infraction", None, {"outcome": "'regularised'"}),
     },
 }
 
@@ -165,8 +183,13 @@ BOUNDARIES = {
         "registration_deadline": ("register", False),
         "reregistration_deadline": ("register", False),
         "vdab_deadline": ("vdab", False),
+        "contract_before_intake": ("intake", True),
     },
-    "enforcement": {"annulled_after_handover": ("decide", True)},
+    "enforcement": {
+        "annulled_after_handover": ("decide", True),
+        "withdrawn_after_handover": ("decide", True),
+        "regularised_after_handover": ("decide", True),
+    },
 }
 
 # catch event behind an event-based gateway -> the gateway (Spiff moves its event
@@ -180,22 +203,28 @@ GATEWAY_EVENTS = {
         "regularised": "await_regularisation",
         "annulled_in_period": "await_regularisation",
         "regularisation_deadline": "await_regularisation",
+        "withdrawn_in_period": "await_regularisation",
     },
 }
 
 # declared signals: id -> name
 DECLARED_SIGNALS = {
-    "trajectory": {"signal_registered": "registered"},
-    "enforcement": {"signal_regularised": "regularised", "signal_annulled": "annulled"},
+    "trajectory": {"signal_registered": "registered", "signal_contract_signed": "contract_signed"},
+    "enforcement": {"signal_regularised": "regularised", "signal_annulled": "annulled",
+                    "signal_withdrawn": "withdrawn"},
 }
 
 # signal catch event id -> signal name
 SIGNALS = {
-    "trajectory": {"registered_after_infraction": "registered"},
+    "trajectory": {"registered_after_infraction": "registered", "contract_before_intake": "contract_signed",
+                   "contract_signed_thrown": "contract_signed"},
     "enforcement": {
         "regularised": "regularised",
         "annulled_in_period": "annulled",
         "annulled_after_handover": "annulled",
+        "withdrawn_in_period": "withdrawn",
+        "withdrawn_after_handover": "withdrawn",
+        "regularised_after_handover": "regularised",
     },
 }
 
@@ -528,9 +557,10 @@ def test_event_based_gateways(specs, process_id):
 
 def test_enforcement_gateway_order(specs):
     gateway = specs["enforcement"].task_specs["await_regularisation"]
-    assert [o.name for o in gateway.outputs] == ["regularised", "annulled_in_period", "regularisation_deadline"]
+    assert sorted(o.name for o in gateway.outputs) == ["annulled_in_period", "regularisation_deadline",
+                                                       "regularised", "withdrawn_in_period"]
     caught = [d.name for d in gateway.event_definition.event_definitions if isinstance(d, SignalEventDefinition)]
-    assert caught == ["regularised", "annulled"]
+    assert sorted(caught) == ["annulled", "regularised", "withdrawn"]
 
 
 def test_reregistration_loop_structure():
@@ -690,9 +720,11 @@ def test_trajectory_main_path(specs):
     assert waiting(wf) == ["registration_deadline", "reregistration_deadline"]
 
     complete(wf, "register", registered_on="2024-02-01")
-    assert ready(wf) == ["intake"]
-    assert waiting(wf) == []  # the boundary timers are cancelled with the task
+    assert ready(wf) == ["contract", "intake"]
+    assert waiting(wf) == ["contract_before_intake"]  # the boundary timers are cancelled with the task
     complete(wf, "intake", nt2_advice="cvo_standard")
+    assert ready(wf) == ["contract"]
+    assert waiting(wf) == []
     complete(wf, "contract", contract_signed_on="2024-03-01")
     assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
     assert waiting(wf) == ["vdab_deadline"]
@@ -755,8 +787,33 @@ def test_trajectory_registration_deadline(specs):
     assert len(engine.calls) == 2
 
     complete(wf, "register")  # late registration continues the trajectory
-    assert ready(wf) == ["intake"]
-    assert waiting(wf) == []
+    assert ready(wf) == ["contract", "intake"]
+    assert waiting(wf) == ["contract_before_intake"]
+
+
+def test_trajectory_contract_without_intake(specs):
+    """Signing the contract first ends the intake (its interrupting signal boundary): the intake
+    can no longer be completed, and the components start (scenarios README 'Order of steps')."""
+    engine = RecordingScriptEngine()
+    wf = start(specs["trajectory"], engine)
+    complete(wf, "register")
+    complete(wf, "contract")
+    assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
+    assert {"contract_signed_thrown", "contract_before_intake", "end_intake_skipped"} <= completed(wf)
+    assert "intake" not in completed(wf)
+    assert "end_intake" not in completed(wf)
+
+
+def test_trajectory_intake_then_contract_throws_into_nothing(specs):
+    """After an intake the thrown signal finds no catcher and the trajectory goes on."""
+    engine = RecordingScriptEngine()
+    wf = start(specs["trajectory"], engine)
+    complete(wf, "register")
+    complete(wf, "intake")
+    complete(wf, "contract")
+    assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
+    assert {"end_intake", "contract_signed_thrown"} <= completed(wf)
+    assert "end_intake_skipped" not in completed(wf)
 
 
 def _settle_reregistration(engine, call):
@@ -817,10 +874,10 @@ def test_trajectory_reregistration_repeats(clocked_specs):
     assert fired.count("merge_reregistration") == 3
 
     complete(wf, "register")  # late registration: the engine then throws "registered"
-    assert ready(wf) == ["intake"]
-    assert waiting(wf) == ["await_reregistration"]
+    assert ready(wf) == ["contract", "intake"]
+    assert waiting(wf) == ["await_reregistration", "contract_before_intake"]
     signal(wf, "registered")
-    assert waiting(wf) == []
+    assert waiting(wf) == ["contract_before_intake"]
     assert {"registered_after_infraction", "end_late_reregistration"} <= completed(wf)
     assert engine.operations().count(REREGISTRATION) == 3
 
@@ -860,8 +917,8 @@ def test_trajectory_registered_signal_before_reregistration_deadline(clocked_spe
     wf = start(clocked_specs["trajectory"], engine)
     complete(wf, "register")
     signal(wf, "registered")
-    assert waiting(wf) == []
-    assert ready(wf) == ["intake"]
+    assert waiting(wf) == ["contract_before_intake"]
+    assert ready(wf) == ["contract", "intake"]
     assert "end_late_reregistration" in completed(wf)
     assert "reregistration_again" not in completed(wf)
 
@@ -918,8 +975,6 @@ def test_enforcement_handed_over_and_decided(specs):
     wf = start(specs["enforcement"], engine)
     assert engine.operations() == [("issue_notice", {}), ("hand_over", {})]
     assert ready(wf) == ["decide"]
-    signal(wf, "regularised")  # too late: after hand-over only the officer or an annulment ends it
-    assert ready(wf) == ["decide"]
     complete(wf, "decide", decision="fine", amount=100)
     assert wf.is_completed()
     assert engine.operations() == [("issue_notice", {}), ("hand_over", {}), ("record_decision", {})]
@@ -942,6 +997,33 @@ def test_enforcement_annulled_after_handover(specs):
     assert "end_annulled_after_handover" in completed(wf)
     assert "decide" not in completed(wf)  # interrupted
     assert "end_decided" not in completed(wf)
+
+
+@pytest.mark.parametrize("name, task", [("withdrawn", "close_withdrawn_in_period")])
+def test_enforcement_withdrawn_in_period(specs, name, task):
+    engine = RecordingScriptEngine()
+    wf = start(specs["enforcement"], engine)
+    signal(wf, name)
+    assert wf.is_completed()
+    assert engine.operations() == [("issue_notice", {}), ("close_infraction", {"outcome": "withdrawn"})]
+    assert engine.calls[-1].task == task
+
+
+@pytest.mark.parametrize("name, outcome, end", [
+    ("withdrawn", "withdrawn", "end_withdrawn_after_handover"),
+    ("regularised", "regularised", "end_regularised_after_handover"),
+])
+def test_enforcement_late_fact_after_handover(specs, name, outcome, end):
+    """After hand-over a late-recorded fact withdraws the infraction or regularises it (the engine
+    throws ``regularised`` then only for a fact whose day lies in the regularisation period)."""
+    engine = RecordingScriptEngine(dues={"regularisation": FIRE})
+    wf = start(specs["enforcement"], engine)
+    assert ready(wf) == ["decide"]
+    signal(wf, name)
+    assert wf.is_completed()
+    assert engine.operations() == [("issue_notice", {}), ("hand_over", {}), ("close_infraction", {"outcome": outcome})]
+    assert end in completed(wf)
+    assert "decide" not in completed(wf)
 
 
 def test_enforcement_waits_for_deadline(specs):
