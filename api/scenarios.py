@@ -3,7 +3,9 @@
 Each scenario runs through the real doors: the newcomer through the register
 import (``POST /newcomers``), every event through the HTTP API (in-process client,
 a token of the right role), and time advanced only by the real sweep at 02:00 of
-each day; events happen at 09:00 on their date, in file order.
+each day; events are entered at 09:00 on their ``recorded_on`` (``on`` when absent),
+in that order and then in file order, with ``on`` in the body as the day the fact
+happened (scenarios README "Late-recorded facts").
 """
 from __future__ import annotations
 
@@ -89,18 +91,25 @@ def _check_dates(path: Path, data: dict) -> None:
     until = parse(data["until"], "$.until")
     if until < start:
         raise ScenarioError(f"{path}: $.until: {until} is before the obligation start {start}")
-    previous = start
     for index, event in enumerate(data["events"]):
         on = parse(event["on"], f"$.events[{index}].on")
         for key in ("from", "to"):
             if key in event:
                 parse(event[key], f"$.events[{index}].{key}")
-        if on < previous:
-            raise ScenarioError(f"{path}: $.events[{index}].on: {on} is before the previous event "
-                                f"or the obligation start ({previous}); events must be in date order")
-        if on > until:
-            raise ScenarioError(f"{path}: $.events[{index}].on: {on} is after until ({until})")
-        previous = on
+        entered = parse(event["recorded_on"], f"$.events[{index}].recorded_on") if "recorded_on" in event else on
+        if entered < on:
+            raise ScenarioError(f"{path}: $.events[{index}].recorded_on: {entered} is before on ({on}); "
+                                "a fact is entered on or after the day it happened")
+        if on < start:
+            raise ScenarioError(f"{path}: $.events[{index}].on: {on} is before the obligation start ({start})")
+        if entered > until:
+            raise ScenarioError(f"{path}: $.events[{index}].{'recorded_on' if 'recorded_on' in event else 'on'}: "
+                                f"{entered} is after until ({until})")
+
+
+def entry_order(events: list[dict]) -> list[tuple[int, dict]]:
+    """(index, event) in the order they are entered: by ``recorded_on`` (``on`` when absent), then file order."""
+    return sorted(enumerate(events), key=lambda item: (item[1].get("recorded_on", item[1]["on"]), item[0]))
 
 
 class ScenarioRun:
@@ -152,11 +161,11 @@ class ScenarioRun:
         if response.status_code != 201:
             raise ScenarioError(f"register import refused the newcomer: {response.status_code} {response.text}")
         refused = []
-        for index, event in enumerate(data["events"]):
-            on = date.fromisoformat(event["on"])
-            self._sweep_through(on)
-            self.clock.set(brussels_instant(on, EVENT_TIME))
-            body = {k: v for k, v in event.items() if k not in ("on", "type")}
+        for index, event in entry_order(data["events"]):
+            entered = date.fromisoformat(event.get("recorded_on", event["on"]))
+            self._sweep_through(entered)
+            self.clock.set(brussels_instant(entered, EVENT_TIME))
+            body = {k: v for k, v in event.items() if k not in ("type", "recorded_on")}
             response = self.client.post(f"/dossiers/{dossier_id}/events/{event['type']}", json=body,
                                         headers=self._headers_for(event["type"], dossier_id))
             if response.status_code >= 400:
@@ -169,8 +178,7 @@ class ScenarioRun:
         view = response.json()
         outcome = {"name": data["name"], **{k: view[k] for k in (
             "target_group", "reasons", "agency", "region", "infractions", "attest_on", "b1_check", "fees_eur")}}
-        if refused:
-            outcome["refused_events"] = refused
+        outcome["refused_events"] = sorted(refused, key=lambda r: r["index"])
         return outcome
 
     def _headers_for(self, event_type: str, dossier_id: str) -> dict:

@@ -23,11 +23,15 @@ _RESIDENCES = json.loads((Path(__file__).parent / "schemas" / "newcomer.json").r
     "properties"]["residence"]["enum"]
 
 
+ON = {**_DATE, "description": "The day the fact happened (default: today by the store's business clock). "
+                                "Not after today, not before the obligation start (TRAJECTORY.md §5)."}
+
+
 def _body(properties: dict | None = None, required: list | None = None, description: str = "") -> dict:
     return {
         "type": "object",
         "description": description,
-        "properties": properties or {},
+        "properties": {**(properties or {}), "on": ON},
         "required": required or [],
         "additionalProperties": False,
     }
@@ -73,12 +77,30 @@ EVENT_SCHEMAS: dict[str, dict] = {
                                "New residence status; the target group is decided again (§2)."),
     "b1_test": _body({"passed": {"type": "boolean"}}, ["passed"], "An oral B1 test (§4.7)."),
     "b1_attained": _body(description="Proof of oral B1 (§4.7)."),
-    "enforcement_decision": _body(
-        {"infraction": {"type": "string", "minLength": 1},
-         "decision": {"enum": ["fine", "no_fine", "no_follow_up"]},
-         "fine_eur": {"type": "number", "minimum": 0}},
-        ["infraction", "decision"],
-        "Enforcement officer's decision on the oldest handed-over infraction of that type (§6)."),
+    "enforcement_decision": {
+        **_body(
+            {"infraction_id": {"type": "string", "minLength": 1, "maxLength": 200,
+                               "description": "The infraction decided (as listed in the enforcement queue)."},
+             "infraction": {"enum": ["late_registration", "late_registration_after_infraction",
+                                     "late_vdab_registration", "irregular_participation", "early_termination",
+                                     "refused_test", "refused_intake_or_contract", "pnt_not_fulfilled",
+                                     "b1_not_attained"],
+                            "description": "The conformance form: the oldest handed-over infraction of this type."},
+             "decision": {"enum": ["fine", "no_fine", "no_follow_up"]},
+             "fine_eur": {"type": "number", "minimum": 0, "maximum": 1000000,
+                          "description": "Required with `fine`, refused with the other decisions."},
+             "motivation": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\\S",
+                            "description": "The reasons (formal duty to state reasons, law of 29 July 1991); "
+                                           "required when deciding by `infraction_id`."}},
+            ["decision"],
+            "Enforcement officer's decision (§6): on the infraction `infraction_id` with a motivation, or on "
+            "the oldest handed-over infraction of type `infraction`."),
+        "oneOf": [{"required": ["infraction_id", "motivation"]}, {"required": ["infraction"]}],
+        "allOf": [
+            {"if": {"properties": {"decision": {"const": "fine"}}, "required": ["decision"]},
+             "then": {"required": ["fine_eur"]}, "else": {"not": {"required": ["fine_eur"]}}},
+        ],
+    },
 }
 
 EVENT_TYPES = tuple(EVENT_SCHEMAS)
@@ -118,11 +140,26 @@ def validate(schema_key: str, body) -> None:
     errors = sorted(_validator(schema_key).iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
-        raise InvalidInput(_path(err), err.message)
+        path, message = _explain(schema_key, err)
+        raise InvalidInput(path, message, code="schema", params={"rule": err.validator})
     schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
     for name in _date_fields(schema):
         if name in body:
             parse_date(body[name], f"$.{name}")
+
+
+def _explain(schema_key: str, err) -> tuple[str, str]:
+    """The path and message of a validation error; a sentence for the rules a bare validator message
+    would leave cryptic."""
+    if schema_key == "enforcement_decision" and not err.absolute_path:
+        if err.validator == "oneOf":
+            return "$.infraction_id", ("name the infraction: `infraction_id` with a `motivation`, "
+                                       "or (the conformance form) `infraction`")
+        if err.validator in ("not", "required") and "fine_eur" in str(err.schema):
+            return "$.fine_eur", "`fine_eur` is required with the decision `fine` and refused with the other decisions"
+    if err.validator == "pattern" and err.schema.get("pattern") == "\\S":
+        return _path(err), "must not be blank"
+    return _path(err), err.message
 
 
 def parse_date(value: str, path: str) -> date:

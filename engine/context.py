@@ -27,7 +27,8 @@ from .cache import CachedDossier, DossierCache
 from .clock import business_date
 from .dossier import DossierState, Infraction
 from .errors import Conflict, NotFound
-from .journal import Fact
+from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
+from .journal import Recording
 from .models import Dossier, DueTimer, Instance
 from .processes import Deployed, ProcessRepository
 
@@ -52,6 +53,7 @@ class DossierRow:
     state: str = "{}"
     journal_seq: int = 0
     journal_head: str = ""
+    journal_time: Optional[str] = None
 
 
 @dataclass
@@ -67,6 +69,7 @@ class InstanceRow:
     lock_version: int = 0
     state: bytes = b""
     stored: bool = True
+    state_format: int = spiff.STATE_FORMAT
 
 
 @dataclass
@@ -99,10 +102,18 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
         return ctx
     found = session.execute(select(DOSSIER).where(DOSSIER.c.id == dossier_id)).mappings().one()
     row = DossierRow(**found)
-    ctx = DossierContext(session, processes, dispatcher, row, DossierState.from_json(json.loads(row.state)), now,
-                         cache=cache)
+    state = DossierState.from_json(json.loads(row.state))
+    if not state.waiting and row.waiting_on:  # a state of format 1 did not keep them
+        state.waiting = row.waiting_on.split(",")
+    ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
     ctx.load_instances()
     return ctx
+
+
+class ProcessStateError(RuntimeError):
+    """The BPMN did not do what the engine asked (a user task that is not ready, a signal nobody
+    catches): the engine and its process models disagree. Never ignored: the unit of work fails
+    and nothing is written."""
 
 
 class DossierContext:
@@ -118,17 +129,21 @@ class DossierContext:
         self.state = state
         self.now = now
         self.today: date = business_date(now)
-        self.facts: list[Fact] = []
+        self.facts: list[Recording] = []
         self.instances: dict[str, LoadedInstance] = {}
         self.is_new = is_new
         self.cache = cache
         self._loaded_version = row.version
         self._old_timers: set[tuple[str, str, int]] = set()
+        #: why an infraction is being closed, for the BPMN's close_infraction service task
+        self.closing: dict[str, tuple[str, date]] = {}
 
     # ----- journal --------------------------------------------------------
-    def record(self, kind: str, payload: dict, *, actor: str = "system", process: Deployed | None = None,
-               ruleset: str | None = None, rule_version: str | None = None) -> None:
-        self.facts.append(Fact(kind, payload, actor, process.label if process else None, ruleset, rule_version))
+    def emit(self, fact: Fact, *, actor: str = "system", process: Deployed | None = None) -> Fact:
+        """Apply a fact to the dossier and journal it: the only way the dossier changes."""
+        fact.apply(self.state)
+        self.facts.append(Recording(fact, actor, process.label if process else None))
+        return fact
 
     # ----- instances ------------------------------------------------------
     def load_instances(self) -> None:
@@ -137,12 +152,13 @@ class DossierContext:
         for found in rows:
             row = InstanceRow(**found)
             spec = self.processes.spec(self.session, row.definition_id)
-            workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec)
+            workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec, row.state_format)
             loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
             self._bind(loaded)
             self.instances[row.id] = loaded
         timers = self.session.execute(select(DUE_TIMER.c.instance_id, DUE_TIMER.c.timer, DUE_TIMER.c.due_at)
                                       .where(DUE_TIMER.c.dossier_id == self.row.id))
+        # (the instance rows read above: spiff.load_state reads each blob through its format's upcaster)
         self._old_timers = {tuple(timer) for timer in timers}
 
     def _bind(self, loaded: LoadedInstance) -> None:
@@ -169,8 +185,7 @@ class DossierContext:
         loaded = LoadedInstance(row, spiff.new_workflow(spec), process, row.infraction_id)
         self._bind(loaded)
         self.instances[row.id] = loaded
-        self.record("instance_started", {"instance": row.id, "process": name,
-                                         "infraction": row.infraction_id}, process=process)
+        self.emit(InstanceStarted(row.id, name, row.infraction_id), process=process)
         spiff.run(loaded.workflow)
         return loaded
 
@@ -180,23 +195,62 @@ class DossierContext:
     def enforcement(self, infraction_id: str) -> Optional[LoadedInstance]:
         return next((i for i in self.instances.values() if i.infraction_id == infraction_id), None)
 
-    def complete_step(self, step: str, data: dict, *, actor: str) -> bool:
-        """Complete the trajectory's ready user task ``step``; False when it is not ready."""
+    # ----- the BPMN: what it waits for, and driving it ----------------------------------
+    def ready_steps(self) -> list[str]:
+        """The caseworker steps the trajectory waits on (its ready user tasks)."""
         loaded = self.trajectory()
+        return spiff.ready_user_tasks(loaded.workflow) if loaded is not None else []
+
+    def step_ready(self, step: str) -> bool:
+        loaded = self.trajectory()
+        return loaded is not None and spiff.ready_user_task(loaded.workflow, step) is not None
+
+    def step_done(self, step: str) -> bool:
+        """Whether the trajectory has completed the task ``step`` (e.g. it is past the contract)."""
+        loaded = self.trajectory()
+        return loaded is not None and spiff.task_completed(loaded.workflow, step)
+
+    def complete_task(self, step: str, data: dict, *, actor: str) -> None:
+        """Complete the trajectory's ready user task ``step``; :class:`ProcessStateError` when it is not ready
+        (the gate, :mod:`engine.gate`, lets an event through only when its task waits)."""
+        loaded = self.trajectory()
+        data = _task_data(data)
         if loaded is None or not spiff.complete_user_task(loaded.workflow, step, data):
-            return False
-        self.record("task_completed", {"task": step, "data": data}, actor=actor, process=loaded.process)
-        return True
+            raise ProcessStateError(f"dossier {self.row.id}: the trajectory does not wait on {step!r} "
+                                    f"(it waits on {self.ready_steps()})")
+        self.emit(TaskCompleted(step, data), actor=actor, process=loaded.process)
 
-    def signal(self, infraction_id: str, name: str) -> None:
+    def complete_decision(self, infraction_id: str, data: dict, *, actor: str) -> None:
+        """Complete the ``decide`` task of an infraction's enforcement instance."""
         loaded = self.enforcement(infraction_id)
-        if loaded is not None:
-            spiff.throw_signal(loaded.workflow, name)
+        if loaded is None or not spiff.complete_user_task(loaded.workflow, "decide", data):
+            raise ProcessStateError(f"infraction {infraction_id} does not wait for a decision")
+        self.emit(TaskCompleted("decide", _task_data(data), infraction_id), actor=actor, process=loaded.process)
 
-    def signal_trajectory(self, name: str) -> None:
+    def decision_waits(self, infraction_id: str) -> bool:
+        loaded = self.enforcement(infraction_id)
+        return loaded is not None and spiff.ready_user_task(loaded.workflow, "decide") is not None
+
+    def close_infraction(self, infraction: Infraction, signal: str, reason: str, on: date) -> None:
+        """Throw ``signal`` (regularised, annulled, withdrawn) into the infraction's enforcement instance,
+        whose close_infraction service task records why (:meth:`closing`). The instance must catch it:
+        one on a process version without that signal is a :class:`ProcessStateError` (migrate it)."""
+        loaded = self.enforcement(infraction.id)
+        if loaded is None:
+            raise ProcessStateError(f"infraction {infraction.id} has no running enforcement instance")
+        self.closing[infraction.id] = (reason, on)
+        before = infraction.outcome
+        spiff.throw_signal(loaded.workflow, signal)
+        if infraction.outcome == before:
+            raise ProcessStateError(f"enforcement instance of {infraction.id} ({loaded.process.label}) did not "
+                                    f"catch the signal {signal!r} while {before}; migrate it to a process "
+                                    "version that knows it")
+
+    def signal_trajectory(self, name: str) -> bool:
+        """Throw a signal into the trajectory; whether an event caught it (e.g. ``registered`` ends the
+        re-registration loop only when that loop waits)."""
         loaded = self.trajectory()
-        if loaded is not None:
-            spiff.throw_signal(loaded.workflow, name)
+        return loaded is not None and spiff.throw_signal(loaded.workflow, name)
 
     def due_timers(self) -> list[str]:
         """Names of the timers whose due instant has passed (from the due-date index rows loaded)."""
@@ -231,6 +285,8 @@ class DossierContext:
                     new_timers.add((loaded.row.id, name, int(due.timestamp())))
             waiting.update(s for s in ready if s in USER_STEPS)
         self._journal_timer_changes(new_timers)
+        if sorted(waiting) != sorted(self.state.waiting):
+            self.emit(Waiting(sorted(waiting)))
         row, state = self.row, self.state
         row.target_group = state.target_group
         row.agency = state.agency
@@ -258,7 +314,8 @@ class DossierContext:
         row = self.row
         values = {"target_group": row.target_group, "agency": row.agency, "region": row.region,
                   "waiting_on": row.waiting_on, "next_due_at": row.next_due_at, "state": row.state,
-                  "journal_seq": row.journal_seq, "journal_head": row.journal_head}
+                  "journal_seq": row.journal_seq, "journal_head": row.journal_head,
+                  "journal_time": row.journal_time}
         if self.is_new:
             session.execute(insert(DOSSIER).values(id=row.id, version=1, **values))
             row.version = 1
@@ -276,12 +333,14 @@ class DossierContext:
                 session.execute(insert(INSTANCE).values(
                     id=instance.id, dossier_id=instance.dossier_id, definition_id=instance.definition_id,
                     process_name=instance.process_name, infraction_id=instance.infraction_id, status=status,
-                    lock_version=1, state=blob))
+                    lock_version=1, state=blob, state_format=spiff.STATE_FORMAT))
                 instance.lock_version, instance.stored = 1, True
             else:
                 instance.lock_version += 1
                 session.execute(update(INSTANCE).where(INSTANCE.c.id == instance.id)
-                                .values(state=blob, status=status, lock_version=instance.lock_version))
+                                .values(state=blob, status=status, lock_version=instance.lock_version,
+                                        state_format=spiff.STATE_FORMAT))
+            instance.state_format = spiff.STATE_FORMAT
             instance.state, instance.status = blob, status
         if prepared.timers_changed:
             session.execute(delete(DUE_TIMER).where(DUE_TIMER.c.dossier_id == row.id))
@@ -301,13 +360,12 @@ class DossierContext:
         changes = []
         for key, due_at in sorted(new_keys.items()):
             if old_keys.get(key) != due_at:
-                kind = "timer_armed" if key not in old_keys else "timer_moved"
+                kind = TimerArmed if key not in old_keys else TimerMoved
                 changes.append((kind, key, due_at))
         for key in sorted(set(old_keys) - set(new_keys)):
-            changes.append(("timer_disarmed", key, old_keys[key]))
+            changes.append((TimerDisarmed, key, old_keys[key]))
         for kind, (instance_id, name), due_at in changes:
-            self.facts.append(Fact(kind, {"instance": instance_id, "timer": name,
-                                          "due_at": datetime.fromtimestamp(due_at, timezone.utc).isoformat()}))
+            self.emit(kind(instance_id, name, datetime.fromtimestamp(due_at, timezone.utc).isoformat()))
 
 
 @dataclass
@@ -318,6 +376,10 @@ class Prepared:
     blobs: list  # (InstanceRow, compressed state, status) of the new and changed instances
     timers: set  # the due-index rows after this unit of work
     timers_changed: bool
+
+
+def _task_data(data: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()}
 
 
 class _ClockAt:

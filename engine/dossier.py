@@ -1,8 +1,9 @@
 """The dossier aggregate: one newcomer's business state, plain data.
 
-It knows nothing of BPMN, SQL or HTTP (cosmicpython's domain layer). The engine
-loads it, the command handlers and service operations change it, and it is saved
-as JSON with the dossier row. Rules (``rules/``) decide; this module only records.
+It knows nothing of BPMN, SQL or HTTP (cosmicpython's domain layer). It changes only by
+applying journal facts (:mod:`engine.facts`, ``Fact.apply``): the state is the projection of
+the dossier's journal, saved with the dossier row as a snapshot (JSON, format
+:data:`STATE_FORMAT`). Rules (``rules/``) decide; this module only records.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .clock import brussels_instant
 COMPONENTS = ("mo", "nt2", "vdab", "pnt")
 REGISTRATION_INFRACTIONS = ("late_registration", "late_registration_after_infraction")
 UNDECIDED = ("open", "handed_over")
+DECIDED = ("fined", "not_fined", "annulled")
 
 
 def _d(value) -> Optional[date]:
@@ -25,18 +27,32 @@ def _d(value) -> Optional[date]:
     return date.fromisoformat(value)
 
 
+STATE_FORMAT = 2  # the aggregate's JSON format (see from_json for the upcast of format 1)
+
+
 @dataclass
 class Deadline:
-    """A legal deadline: ``last_timely`` is the last day an action is on time (TRAJECTORY.md §5)."""
+    """A legal deadline: ``last_timely`` is the last day an action is on time (TRAJECTORY.md §5),
+    ``base_last_timely`` the same without suspensions, ``armed_on`` the day it became known."""
 
     name: str
     start: date
     last_timely: date
-    status: str = "running"  # running | met | fired
+    status: str = "running"  # running | met | fired | stopped | withdrawn
+    base_last_timely: Optional[date] = None
+    armed_on: Optional[date] = None
+
+    def established_on(self) -> date:
+        """The day its infraction is established: the first day after the last timely day, and never
+        before the day after it became known (scenarios README "Late-recorded facts")."""
+        day = dates.day_established(self.last_timely)
+        if self.armed_on is not None:
+            day = max(day, dates.day_established(self.armed_on))
+        return day
 
     def fires_at(self) -> datetime:
-        """00:00 Europe/Brussels on the first day after the last timely day."""
-        return brussels_instant(dates.day_established(self.last_timely))
+        """00:00 Europe/Brussels on the day its infraction is established."""
+        return brussels_instant(self.established_on())
 
 
 @dataclass
@@ -45,7 +61,7 @@ class Infraction:
     type: str
     established_on: date
     component: Optional[str] = None
-    outcome: str = "open"  # open | regularised | handed_over | fined | not_fined | annulled
+    outcome: str = "open"  # open | regularised | handed_over | fined | not_fined | annulled | withdrawn
     notice_on: Optional[date] = None
     regularisation_last_day: Optional[date] = None
     handed_over_on: Optional[date] = None
@@ -55,11 +71,22 @@ class Infraction:
     closed_on: Optional[date] = None
     ruleset: Optional[str] = None
     rule_version: Optional[str] = None
+    trigger: Optional[str] = None
+    deadline: Optional[str] = None
+    deadline_last_timely: Optional[date] = None
+    regularisation_base_last_day: Optional[date] = None
+    recalled_handed_over_on: Optional[date] = None
+    closing_reason: Optional[str] = None
+    motivation: Optional[str] = None
 
     def regularisation_fires_at(self) -> Optional[datetime]:
         if self.outcome != "open" or self.regularisation_last_day is None:
             return None
         return brussels_instant(dates.day_established(self.regularisation_last_day))
+
+    def in_regularisation_period(self, day: date) -> bool:
+        return (self.notice_on is not None and self.regularisation_last_day is not None
+                and self.notice_on <= day <= self.regularisation_last_day)
 
     def outcome_view(self) -> dict:
         return {
@@ -81,12 +108,13 @@ class Component:
 @dataclass
 class DossierState:
     id: str
-    newcomer: dict
-    target_group: str
-    reasons: list
-    region: Optional[str]
-    agency: Optional[str]
+    newcomer: dict = field(default_factory=dict)
+    target_group: str = ""
+    reasons: list = field(default_factory=list)
+    region: Optional[str] = None
+    agency: Optional[str] = None
     decided_by: dict = field(default_factory=dict)
+    obligation_start: Optional[date] = None
     registered_on: Optional[date] = None
     advice: Optional[str] = None
     intake_on: Optional[date] = None
@@ -96,16 +124,20 @@ class DossierState:
     nt2_passed_on: Optional[date] = None
     vdab_registered_on: Optional[date] = None
     vdab_exempt_reason: Optional[str] = None
-    pnt_hours: float = 0
+    vdab_exempt_on: Optional[date] = None
+    pnt_reports: list = field(default_factory=list)  # (on, hours)
     attest_on: Optional[date] = None
     b1_due_on: Optional[date] = None
     b1_outcome: Optional[str] = None
     b1_attained_on: list = field(default_factory=list)
     activities: list = field(default_factory=list)
-    suspensions: list = field(default_factory=list)
+    suspensions: list = field(default_factory=list)  # (from, to, days added)
     deadlines: dict = field(default_factory=dict)
     infractions: list = field(default_factory=list)
     fees: list = field(default_factory=list)
+    letters: list = field(default_factory=list)
+    waiting: list = field(default_factory=list)
+    has_trajectory: bool = False
 
     # ----- queries -------------------------------------------------------
     @property
@@ -124,6 +156,14 @@ class DossierState:
     def birth_date(self) -> date:
         return _d(self.newcomer["birth_date"])
 
+    @property
+    def pnt_hours(self) -> float:
+        return sum(hours for _, hours in self.pnt_reports)
+
+    def pnt_hours_until(self, day: date) -> float:
+        """Hours reported for days on or before ``day`` (a report without a day counts always)."""
+        return sum(hours for on, hours in self.pnt_reports if on is None or on <= day)
+
     def due(self, name: str) -> Optional[str]:
         """The instant a trajectory deadline fires, as ISO text, or None when it is not running.
 
@@ -137,12 +177,16 @@ class DossierState:
     def infraction(self, infraction_id: str) -> Infraction:
         return next(i for i in self.infractions if i.id == infraction_id)
 
+    def find_infraction(self, infraction_id: str) -> Optional[Infraction]:
+        return next((i for i in self.infractions if i.id == infraction_id), None)
+
     def open_infractions(self, types, component: Optional[str] = None) -> list:
         return [i for i in self.infractions
                 if i.outcome == "open" and i.type in types and (component is None or i.component == component)]
 
-    def undecided_infractions(self) -> list:
-        return [i for i in self.infractions if i.outcome in UNDECIDED]
+    def undecided_infractions(self, types=None, component: Optional[str] = None) -> list:
+        return [i for i in self.infractions if i.outcome in UNDECIDED
+                and (types is None or i.type in types) and (component is None or i.component == component)]
 
     def oldest_handed_over(self, infraction_type: str) -> Optional[Infraction]:
         candidates = [i for i in self.infractions if i.type == infraction_type and i.outcome == "handed_over"]
@@ -154,16 +198,6 @@ class DossierState:
     def fees_total(self) -> float:
         total = sum(f["amount"] for f in self.fees)
         return int(total) if float(total).is_integer() else total
-
-    def arm(self, name: str, start: date, last_timely: date) -> Deadline:
-        deadline = Deadline(name, start, last_timely)
-        self.deadlines[name] = deadline
-        return deadline
-
-    def settle(self, name: str) -> None:
-        deadline = self.deadlines.get(name)
-        if deadline is not None and deadline.status == "running":
-            deadline.status = "met"
 
     # ----- views ---------------------------------------------------------
     def outcome(self) -> dict:
@@ -185,25 +219,53 @@ class DossierState:
 
     # ----- (de)serialisation ----------------------------------------------
     def to_json(self) -> dict:
-        """The state as JSON-ready data; the same as ``jsonable(asdict(self))``, without its deep copy."""
-        return _plain(self)
+        """The state as JSON-ready data (with its format version); the same as
+        ``jsonable(asdict(self))``, without its deep copy."""
+        data = _plain(self)
+        data["format"] = STATE_FORMAT
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "DossierState":
         data = dict(data)
+        version = data.pop("format", 1)
+        if version == 1:
+            data = _upcast_state_1(data)
+        elif version != STATE_FORMAT:
+            raise ValueError(f"dossier state format {version} is newer than this release reads ({STATE_FORMAT})")
         for key in ("registered_on", "intake_on", "contract_signed_on", "mo_passed_on", "nt2_passed_on",
-                    "vdab_registered_on", "attest_on", "b1_due_on"):
+                    "vdab_registered_on", "vdab_exempt_on", "attest_on", "b1_due_on", "obligation_start"):
             data[key] = _d(data.get(key))
         data["b1_attained_on"] = [_d(v) for v in data.get("b1_attained_on", [])]
         data["activities"] = [(_d(a), _d(b)) for a, b in data.get("activities", [])]
-        data["suspensions"] = [(_d(a), _d(b)) for a, b in data.get("suspensions", [])]
+        data["suspensions"] = [(_d(a), _d(b), n) for a, b, n in data.get("suspensions", [])]
+        data["pnt_reports"] = [(_d(a), h) for a, h in data.get("pnt_reports", [])]
         data["components"] = {k: Component(v["listed"], _d(v["fulfilled_on"]), v["fulfilled_by"])
                               for k, v in data["components"].items()}
-        data["deadlines"] = {k: Deadline(v["name"], _d(v["start"]), _d(v["last_timely"]), v["status"])
+        data["deadlines"] = {k: Deadline(v["name"], _d(v["start"]), _d(v["last_timely"]), v["status"],
+                                         _d(v.get("base_last_timely")), _d(v.get("armed_on")))
                              for k, v in data.get("deadlines", {}).items()}
-        data["infractions"] = [Infraction(**{k: (_d(v) if k.endswith("_on") or k.endswith("_day") else v)
+        data["infractions"] = [Infraction(**{k: (_d(v) if k.endswith("_on") or k.endswith("_day")
+                                                 or k == "deadline_last_timely" else v)
                                              for k, v in i.items()}) for i in data.get("infractions", [])]
         return cls(**data)
+
+
+def _upcast_state_1(data: dict) -> dict:
+    """Format 1 (release 0.1) → 2: PNT hours as one report; suspensions with all their days; deadlines
+    without a base or an arming day; the obligation start from the register facts; no letters, and
+    the waiting steps are filled in from the dossier row by the loader."""
+    data = dict(data)
+    hours = data.pop("pnt_hours", 0) or 0
+    data["pnt_reports"] = [[None, hours]] if hours else []
+    data["suspensions"] = [[a, b, (date.fromisoformat(b) - date.fromisoformat(a)).days + 1]
+                           for a, b in data.get("suspensions", [])]
+    data["obligation_start"] = data.get("newcomer", {}).get("obligation_start")
+    data.setdefault("letters", [])
+    data.setdefault("waiting", [])
+    data.setdefault("vdab_exempt_on", None)
+    data["has_trajectory"] = data.get("target_group") != "excluded"
+    return data
 
 
 _SCALARS = (str, int, float, bool, type(None))

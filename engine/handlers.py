@@ -1,18 +1,25 @@
 """Command handlers: one per caseworker / officer event (scenarios README, "Events").
 
-A handler checks that the event makes sense in the dossier's state (else
-:class:`Refused`, and the unit of work rolls back: nothing changes), updates the
-aggregate, and drives the BPMN through :mod:`engine.actions`.
+The engine has already checked that the dossier's processes wait for the event
+(:mod:`engine.gate`) and validated its body. A handler decides with the rules, emits the
+facts that record it (:mod:`engine.facts`), and completes the BPMN step the event fulfils;
+it does not repeat the order of the steps, which lives in the BPMN. ``on`` is the day the
+fact happened (the body's ``on``, default today by the business clock): the law judges it by
+that day (TRAJECTORY.md §5; scenarios README "Late-recorded facts").
+
+A refusal raises :class:`Refused` / :class:`InvalidInput` and the unit of work is dropped:
+nothing changes.
 """
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from typing import Callable, Optional
 
 from rules import components as component_rules
 from rules import dates, fees, geography, parameters
 
-from . import actions, spiff
+from . import actions
+from . import facts as f
 from .dossier import REGISTRATION_INFRACTIONS
 from .errors import InvalidInput, Refused
 
@@ -27,273 +34,282 @@ def handles(event_type: str):
     return register
 
 
-def _require_contract(state, what: str) -> None:
-    if state.contract_signed_on is None:
-        raise Refused(f"{what}: no contract has been signed in this dossier")
-
-
 def _period(payload: dict) -> tuple[date, date]:
     start, end = date.fromisoformat(payload["from"]), date.fromisoformat(payload["to"])
     if end < start:
-        raise InvalidInput("$.to", f"period ends ({end}) before it starts ({start})")
+        raise InvalidInput("$.to", f"period ends ({end}) before it starts ({start})", code="period_reversed",
+                           params={"from": start.isoformat(), "to": end.isoformat()})
     return start, end
 
 
+def _not_before(on: date, earlier: Optional[date], what: str) -> None:
+    """A step cannot have happened before the step it follows."""
+    if earlier is not None and on < earlier:
+        raise InvalidInput("$.on", f"{on} is before the {what} ({earlier})", code="on_before_step",
+                           params={"on": on.isoformat(), "step": what, "step_on": earlier.isoformat()})
+
+
 @handles("registered")
-def registered(ctx, payload: dict, actor: str) -> None:
-    """§4.2: registration at the agency; regularises a registration infraction."""
-    state = ctx.state
-    if state.registered_on is not None:
-        raise Refused(f"already registered on {state.registered_on}")
-    state.registered_on = ctx.today
-    state.settle("registration")
-    state.settle("reregistration")
-    ctx.complete_step("register", {"registered_on": ctx.today.isoformat()}, actor=actor)
-    ctx.signal_trajectory("registered")  # ends the re-registration escalation loop, if it runs
-    actions.regularise(ctx, REGISTRATION_INFRACTIONS)
+def registered(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.2: registration at the agency; meets the registration deadlines and regularises or
+    withdraws a registration infraction."""
+    ctx.emit(f.Registered(on), actor=actor)
+    ctx.complete_task("register", {"registered_on": on}, actor=actor)
+    # Ends the re-registration escalation loop when it waits; nothing catches it otherwise.
+    ctx.signal_trajectory("registered")
+    actions.fact_happened(ctx, on, deadlines=("registration", "reregistration"),
+                          infraction_types=REGISTRATION_INFRACTIONS, by="registered")
 
 
 @handles("intake")
-def intake(ctx, payload: dict, actor: str) -> None:
+def intake(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.3: learning-capacity advice."""
-    state = ctx.state
-    if state.registered_on is None:
-        raise Refused("intake before registration at the agency")
-    if state.intake_on is not None:
-        raise Refused(f"intake already recorded on {state.intake_on}")
-    state.advice = payload["advice"]
-    state.intake_on = ctx.today
-    ctx.complete_step("intake", {"advice": state.advice}, actor=actor)
+    _not_before(on, ctx.state.registered_on, "registration")
+    ctx.emit(f.IntakeRecorded(on, payload["advice"]), actor=actor)
+    ctx.complete_task("intake", {"advice": payload["advice"]}, actor=actor)
 
 
 @handles("mo_exemption_test")
-def mo_exemption_test(ctx, payload: dict, actor: str) -> None:
-    """§4.5 MO: the exemption test before the course; passing fulfils MO."""
+def mo_exemption_test(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5 MO: the exemption test before the course; passing fulfils MO; it costs a fee (§7)."""
     state = ctx.state
-    actions.charge(ctx, "mo_exemption_test", ctx.today)
-    if component_rules.mo_passed(payload["core_percent"], payload["total_percent"], ctx.today):
-        state.mo_passed_on = state.mo_passed_on or ctx.today
-        if state.contract_signed_on is not None:
-            actions.fulfil(ctx, "mo", ctx.today, "mo_exemption_test", actor=actor)
+    actions.charge(ctx, "mo_exemption_test", on)
+    judged = component_rules.judge_mo(payload["core_percent"], payload["total_percent"], on)
+    ctx.emit(f.TestJudged(on, "mo", "exemption_test", {k: payload[k] for k in ("core_percent", "total_percent")},
+                          judged.passed, judged.rule, judged.law), actor=actor)
+    if judged.passed and state.contract_signed_on is not None and state.components["mo"].listed:
+        actions.fulfil(ctx, "mo", on, "mo_exemption_test", actor=actor)
 
 
 @handles("refused_intake_or_contract")
-def refused_intake_or_contract(ctx, payload: dict, actor: str) -> None:
+def refused_intake_or_contract(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.3: refusing the intake or the contract is an infraction (caseworker record)."""
-    if ctx.state.contract_signed_on is not None:
-        raise Refused(f"the contract was already signed on {ctx.state.contract_signed_on}")
-    actions.establish(ctx, "refused_intake_or_contract", ctx.today, actor=actor)
+    _not_before(on, ctx.state.registered_on, "registration")
+    actions.establish(ctx, "refused_intake_or_contract", on, actor=actor)
 
 
 @handles("contract_signed")
-def contract_signed(ctx, payload: dict, actor: str) -> None:
-    """§4.4: the contract lists the components still to do; fees per §7."""
+def contract_signed(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.4: the contract lists the components still to do (§3: PNT only from ``pnt_component``);
+    fees per §7; the VDAB deadline runs from it (§4.5)."""
     state = ctx.state
-    today = ctx.today
-    if state.registered_on is None:
-        raise Refused("contract before registration at the agency")
-    if state.contract_signed_on is not None:
-        raise Refused(f"a contract was already signed on {state.contract_signed_on}")
+    _not_before(on, state.registered_on, "registration")
+    _not_before(on, state.intake_on, "intake")
     listed = list(payload["components"])
-    if not listed and parameters.value("reform_2022", today):
-        raise InvalidInput("$.components", "a contract signed since the 2022 reform lists at least one component")
-    if state.intake_on is None:
-        ctx.complete_step("intake", {"advice": None, "skipped": True}, actor=actor)
-    state.contract_signed_on = today
-    for name, component in state.components.items():
-        component.listed = name in listed
+    if not listed and parameters.value("reform_2022", on):
+        raise InvalidInput("$.components", "a contract signed since the 2022 reform lists at least one component",
+                           code="empty_contract")
+    pnt_in_regime = parameters.value("pnt_component", on)
+    required = [c for c in listed if c != "pnt" or pnt_in_regime]
+    hours = None
+    if "nt2" in required and state.advice is not None:
+        hours = parameters.value("nt2_lesson_hours", on).get(state.advice)
+    law = {name: parameters.cite(name, on) for name in ("reform_2022", "pnt_component", "nt2_lesson_hours")}
+    ctx.emit(f.ContractSigned(on, listed, required, hours, law), actor=actor)
     if "mo" in listed:
-        actions.charge(ctx, "mo_course", today)
+        actions.charge(ctx, "mo_course", on)
     if "nt2" in listed:
-        actions.charge(ctx, "nt2_course", today)
-    ctx.complete_step("contract", {"components": listed}, actor=actor)
-    actions.regularise(ctx, ["refused_intake_or_contract"])
+        actions.charge(ctx, "nt2_course", on)
+    ctx.complete_task("contract", {"components": listed}, actor=actor)
+    actions.fact_happened(ctx, on, infraction_types=["refused_intake_or_contract"], by="contract_signed")
     already = {
-        "mo": "mo_passed" if state.mo_passed_on else None,
-        "nt2": "nt2_passed" if state.nt2_passed_on else None,
-        "vdab": actions.vdab_fulfilled_before_contract(state, today),
-        "pnt": "pnt_hours" if component_rules.pnt_fulfilled(state.pnt_hours, today) else None,
+        "mo": "mo_passed" if state.mo_passed_on is not None and state.mo_passed_on <= on else None,
+        "nt2": "nt2_passed" if state.nt2_passed_on is not None and state.nt2_passed_on <= on else None,
+        "vdab": actions.vdab_fulfilled_before_contract(state, on),
+        "pnt": "pnt_hours" if component_rules.pnt_fulfilled(state.pnt_hours_until(on), on) else None,
     }
-    if "vdab" in listed and already["vdab"] is None and state.obligated:
-        state.arm("vdab", today, dates.last_timely_day(today, months=parameters.value("vdab_months", today)))
+    if "vdab" in required and already["vdab"] is None and state.obligated:
+        months = parameters.value("vdab_months", on)
+        actions.arm(ctx, "vdab", on, months=months, law={"vdab_months": parameters.cite("vdab_months", on)})
     for name in state.components:
-        if name not in listed:
-            actions.fulfil(ctx, name, today, "not_in_contract", actor=actor)
+        if name not in required:
+            actions.fulfil(ctx, name, on, "not_in_regime" if name in listed else "not_in_contract", actor=actor)
         elif already[name]:
-            actions.fulfil(ctx, name, today, already[name], actor=actor)
+            actions.fulfil(ctx, name, on, already[name], actor=actor)
+    # Facts recorded before the contract whose day is after it (a late contract): they fulfil now.
+    for name, day, by in (("mo", state.mo_passed_on, "mo_test"), ("nt2", state.nt2_passed_on, "nt2_test")):
+        if name in required and day is not None and day > on:
+            actions.fulfil(ctx, name, day, by, actor=actor)
 
 
-def _vdab_done(ctx, by: str, actor: str) -> None:
+def _vdab_done(ctx, on: date, by: str, actor: str) -> None:
     state = ctx.state
-    state.settle("vdab")
+    actions.fact_happened(ctx, on, deadlines=("vdab",), infraction_types=["late_vdab_registration"], by=by)
     if state.contract_signed_on is not None and state.components["vdab"].listed:
-        actions.fulfil(ctx, "vdab", ctx.today, by, actor=actor)
-    actions.regularise(ctx, ["late_vdab_registration"])
+        actions.fulfil(ctx, "vdab", max(on, state.contract_signed_on), by, actor=actor)
 
 
 @handles("vdab_registered")
-def vdab_registered(ctx, payload: dict, actor: str) -> None:
+def vdab_registered(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.5 VDAB: registration (before the contract counts too)."""
     state = ctx.state
     if state.vdab_registered_on is not None:
-        raise Refused(f"already registered with VDAB on {state.vdab_registered_on}")
-    state.vdab_registered_on = ctx.today
-    _vdab_done(ctx, "vdab_registered", actor)
+        raise Refused(f"already registered with VDAB on {state.vdab_registered_on}", code="already_done",
+                      params={"event": "vdab_registered", "on": state.vdab_registered_on.isoformat()})
+    ctx.emit(f.VdabRegistered(on), actor=actor)
+    _vdab_done(ctx, on, "vdab_registered", actor)
 
 
 @handles("vdab_exempt")
-def vdab_exempt(ctx, payload: dict, actor: str) -> None:
+def vdab_exempt(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.5 VDAB: exempt (working, no labour-market access, unfit for work)."""
-    ctx.state.vdab_exempt_reason = payload["reason"]
-    _vdab_done(ctx, f"vdab_exempt:{payload['reason']}", actor)
+    ctx.emit(f.VdabExempted(on, payload["reason"]), actor=actor)
+    _vdab_done(ctx, on, f"vdab_exempt:{payload['reason']}", actor)
 
 
 @handles("attendance")
-def attendance(ctx, payload: dict, actor: str) -> None:
-    """§4.5: attendance below 80 % (obligated) → irregular participation; ≥ 80 % regularises."""
-    state = ctx.state
+def attendance(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5: attendance below the minimum (obligated) → irregular participation; at or above it regularises."""
     component = payload["component"]
-    _require_contract(state, "attendance report")
-    if not state.components[component].listed:
-        raise Refused(f"attendance for {component}, which is not in the contract")
-    if component_rules.attendance_regular(payload["percent"], ctx.today):
-        actions.regularise(ctx, ["irregular_participation"], component)
+    _not_before(on, ctx.state.contract_signed_on, "contract")
+    judged = component_rules.judge_attendance(payload["percent"], on)
+    ctx.emit(f.AttendanceReported(on, component, payload["percent"], judged.passed, judged.law), actor=actor)
+    if judged.passed:
+        actions.fact_happened(ctx, on, infraction_types=["irregular_participation"], component=component,
+                              by=f"attendance {payload['percent']} %")
     else:
-        actions.establish(ctx, "attendance", ctx.today, component=component, percent=payload["percent"],
-                          actor=actor)
+        actions.establish(ctx, "attendance", on, component=component, percent=payload["percent"], actor=actor)
 
 
 @handles("test_result")
-def test_result(ctx, payload: dict, actor: str) -> None:
-    """§4.5: MO passes on ≥ 50 % core and total; NT2 on A2 or higher; MO tests cost a fee (§7)."""
+def test_result(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5: MO passes by the rule of the test's day; NT2 on the required level; MO tests cost a fee (§7)."""
     state = ctx.state
     component = payload["component"]
     if component == "mo":
-        actions.charge(ctx, "mo_test", ctx.today)
-        passed = component_rules.mo_passed(payload["core_percent"], payload["total_percent"], ctx.today)
+        _not_before(on, state.contract_signed_on, "contract")
+        actions.charge(ctx, "mo_test", on)
+        judged = component_rules.judge_mo(payload["core_percent"], payload["total_percent"], on)
+        result = {k: payload[k] for k in ("core_percent", "total_percent")}
     else:
-        passed = component_rules.nt2_passed(payload["level"])
-    actions.regularise(ctx, ["refused_test"], component)
-    if passed:
-        setattr(state, f"{component}_passed_on", getattr(state, f"{component}_passed_on") or ctx.today)
-        if state.contract_signed_on is not None:
-            actions.fulfil(ctx, component, ctx.today, f"{component}_test", actor=actor)
+        judged = component_rules.judge_nt2(payload["level"], on)
+        result = {"level": payload["level"]}
+    ctx.emit(f.TestJudged(on, component, "test", result, judged.passed, judged.rule, judged.law), actor=actor)
+    actions.fact_happened(ctx, on, infraction_types=["refused_test"], component=component, by=f"{component} test")
+    if judged.passed and state.contract_signed_on is not None and state.components[component].listed:
+        actions.fulfil(ctx, component, max(on, state.contract_signed_on), f"{component}_test", actor=actor)
 
 
 @handles("test_refused")
-def test_refused(ctx, payload: dict, actor: str) -> None:
-    actions.establish(ctx, "test_refused", ctx.today, component=payload["component"], actor=actor)
+def test_refused(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5: refusing a test or a retest → refused_test."""
+    _not_before(on, ctx.state.contract_signed_on, "contract")
+    actions.establish(ctx, "test_refused", on, component=payload["component"], actor=actor)
 
 
 @handles("pnt_hours")
-def pnt_hours(ctx, payload: dict, actor: str) -> None:
-    """§4.5 PNT: 40 hours."""
+def pnt_hours(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5 PNT: the hours reported add up to ``pnt_required_hours``."""
     state = ctx.state
-    state.pnt_hours += payload["hours"]
-    if component_rules.pnt_fulfilled(state.pnt_hours, ctx.today):
-        actions.regularise(ctx, ["pnt_not_fulfilled"])
-        if state.contract_signed_on is not None:
-            actions.fulfil(ctx, "pnt", ctx.today, "pnt_hours", actor=actor)
+    ctx.emit(f.PntHoursReported(on, payload["hours"]), actor=actor)
+    if component_rules.pnt_fulfilled(state.pnt_hours, on):
+        actions.fact_happened(ctx, on, infraction_types=["pnt_not_fulfilled"], by="pnt_hours")
+        if state.contract_signed_on is not None and state.components["pnt"].listed:
+            actions.fulfil(ctx, "pnt", max(on, state.contract_signed_on), "pnt_hours", actor=actor)
 
 
 @handles("pnt_not_fulfilled")
-def pnt_not_fulfilled(ctx, payload: dict, actor: str) -> None:
-    state = ctx.state
-    _require_contract(state, "PNT not fulfilled")
-    if not state.components["pnt"].listed:
-        raise Refused("PNT is not in the contract")
-    if state.components["pnt"].fulfilled_on is not None:
-        raise Refused(f"PNT was fulfilled on {state.components['pnt'].fulfilled_on}")
-    actions.establish(ctx, "pnt_not_fulfilled", ctx.today, actor=actor)
+def pnt_not_fulfilled(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.5 PNT: the caseworker records that it is not fulfilled (only where PNT is in the contract's
+    regime: the ``pnt`` task waits only then)."""
+    _not_before(on, ctx.state.contract_signed_on, "contract")
+    actions.establish(ctx, "pnt_not_fulfilled", on, actor=actor)
 
 
 @handles("activity")
-def activity(ctx, payload: dict, actor: str) -> None:
+def activity(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.7: work, study or training periods count for the B1 exemption."""
     start, end = _period(payload)
-    ctx.state.activities.append((start, end))
+    ctx.emit(f.ActivityRecorded(on, payload["kind"], start, end), actor=actor)
+    actions.rejudge_b1(ctx, on, f"activity {start}..{end}")
 
 
 @handles("suspended")
-def suspended(ctx, payload: dict, actor: str) -> None:
-    """§5: every deadline still running on ``from`` moves later by the suspended days."""
+def suspended(ctx, payload: dict, actor: str, on: date) -> None:
+    """§5: every deadline still running on ``from`` moves later by the suspended days; a day is
+    suspended at most once (scenarios README "Deadlines")."""
     state = ctx.state
     start, end = _period(payload)
-    state.suspensions.append((start, end))
-    for deadline in state.deadlines.values():
-        if deadline.status == "running":
-            moved = dates.extend_for_suspension(deadline.last_timely, start, end)
-            if moved != deadline.last_timely:
-                ctx.record("deadline_extended", {"deadline": deadline.name, "from": deadline.last_timely.isoformat(),
-                                                 "to": moved.isoformat()}, actor=actor)
-                deadline.last_timely = moved
-                if deadline.name == "b1":
-                    state.b1_due_on = moved
-    for infraction in state.infractions:
-        if infraction.outcome == "open" and infraction.regularisation_last_day is not None:
-            moved = dates.extend_for_suspension(infraction.regularisation_last_day, start, end)
-            if moved != infraction.regularisation_last_day:
-                ctx.record("deadline_extended", {"deadline": "regularisation", "infraction": infraction.id,
-                                                 "from": infraction.regularisation_last_day.isoformat(),
-                                                 "to": moved.isoformat()}, actor=actor)
-                infraction.regularisation_last_day = moved
+    days = dates.days_not_yet_suspended(start, end, state.suspensions)
+    ctx.emit(f.SuspensionRecorded(on, start, end, days), actor=actor)
+    if days:
+        actions.extend_for_suspensions(ctx, start)
 
 
 @handles("moved")
-def moved(ctx, payload: dict, actor: str) -> None:
+def moved(ctx, payload: dict, actor: str, on: date) -> None:
     """§1: a move may transfer the dossier to another agency; §2: the target group is decided again."""
     try:
         geography.locate(payload["nis_code"])
     except ValueError as err:
-        raise InvalidInput("$.nis_code", str(err)) from None
-    ctx.state.newcomer["nis_code"] = payload["nis_code"]
-    actions.redecide_target_group(ctx, actor=actor)
+        raise InvalidInput("$.nis_code", str(err), code="unknown_nis_code",
+                           params={"nis_code": payload["nis_code"]}) from None
+    ctx.emit(f.NewcomerChanged(on, "nis_code", payload["nis_code"]), actor=actor)
+    actions.redecide_target_group(ctx, on, actor=actor)
 
 
 @handles("residence_changed")
-def residence_changed(ctx, payload: dict, actor: str) -> None:
-    ctx.state.newcomer["residence"] = payload["residence"]
-    actions.redecide_target_group(ctx, actor=actor)
+def residence_changed(ctx, payload: dict, actor: str, on: date) -> None:
+    """§2: a new residence status; the target group is decided again."""
+    ctx.emit(f.NewcomerChanged(on, "residence", payload["residence"]), actor=actor)
+    actions.redecide_target_group(ctx, on, actor=actor)
 
 
-def _b1_attained(ctx) -> None:
-    ctx.state.b1_attained_on.append(ctx.today)
-    actions.regularise(ctx, ["b1_not_attained"])
+def _b1_attained(ctx, on: date, by: str, actor: str) -> None:
+    ctx.emit(f.B1Attained(on, by), actor=actor)
+    actions.fact_happened(ctx, on, infraction_types=["b1_not_attained"], by=by)
+    actions.rejudge_b1(ctx, on, by)
 
 
 @handles("b1_test")
-def b1_test(ctx, payload: dict, actor: str) -> None:
+def b1_test(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.7: each B1 test costs a fee; passing counts as B1 attained."""
-    actions.charge(ctx, "b1_test", ctx.today)
+    actions.charge(ctx, "b1_test", on)
     if payload["passed"]:
-        _b1_attained(ctx)
+        _b1_attained(ctx, on, "b1_test", actor)
 
 
 @handles("b1_attained")
-def b1_attained(ctx, payload: dict, actor: str) -> None:
-    _b1_attained(ctx)
+def b1_attained(ctx, payload: dict, actor: str, on: date) -> None:
+    """§4.7: proof of oral B1."""
+    _b1_attained(ctx, on, "b1_attained", actor)
+
+
+DECISION_OUTCOME = {"fine": "fined", "no_fine": "not_fined", "no_follow_up": "annulled"}
 
 
 @handles("enforcement_decision")
-def enforcement_decision(ctx, payload: dict, actor: str) -> None:
-    """§6.4, §6.8: the officer decides; a fine must lie inside the dated range."""
+def enforcement_decision(ctx, payload: dict, actor: str, on: date) -> None:
+    """§6.4, §6.8: the officer decides a handed-over infraction — the one named by ``infraction_id``,
+    or (the conformance form) the oldest handed-over one of type ``infraction``; a fine must lie
+    inside the dated range, and only a fine has an amount."""
     state = ctx.state
-    infraction = state.oldest_handed_over(payload["infraction"])
-    if infraction is None:
-        raise Refused(f"no handed-over infraction of type {payload['infraction']!r} in this dossier")
+    if "infraction_id" in payload:
+        infraction = state.find_infraction(payload["infraction_id"])
+        if infraction is None:
+            raise Refused(f"no infraction {payload['infraction_id']!r} in this dossier", code="no_such_infraction",
+                          params={"infraction": payload["infraction_id"]}, status=404)
+    else:
+        infraction = state.oldest_handed_over(payload["infraction"])
+        if infraction is None:
+            raise Refused(f"no handed-over infraction of type {payload['infraction']!r} in this dossier",
+                          code="no_handed_over_infraction", params={"type": payload["infraction"]})
+    if not ctx.decision_waits(infraction.id):
+        raise Refused(f"infraction {infraction.id} is {infraction.outcome}: it does not wait for a decision",
+                      code="not_waiting_for_decision", params={"infraction": infraction.id,
+                                                               "outcome": infraction.outcome})
+    if on < infraction.handed_over_on:
+        raise InvalidInput("$.on", f"{on} is before the hand-over ({infraction.handed_over_on})",
+                           code="on_before_step", params={"on": on.isoformat(), "step": "hand_over",
+                                                          "step_on": infraction.handed_over_on.isoformat()})
     decision = payload["decision"]
-    data = {"decision": decision, "officer": actor}
+    data = {"decision": decision, "officer": actor, "on": on.isoformat(), "motivation": payload.get("motivation")}
     if decision == "fine":
-        if "fine_eur" not in payload:
-            raise InvalidInput("$.fine_eur", "a fine needs an amount (fine_eur)")
-        low, high = fees.fine_range(ctx.today)
+        low, high = fees.fine_range(on)
         amount = payload["fine_eur"]
         if not low <= amount <= high:
             raise InvalidInput("$.fine_eur", f"fine of {amount} EUR is outside the legal range "
-                                             f"{low}–{high} EUR in force on {ctx.today}")
+                                             f"{low}–{high} EUR in force on {on}", code="fine_out_of_range",
+                               params={"amount": amount, "min": low, "max": high, "on": on.isoformat()})
         data["fine_eur"] = amount
-    loaded = ctx.enforcement(infraction.id)
-    if loaded is None or not spiff.complete_user_task(loaded.workflow, "decide", data):
-        raise Refused(f"infraction {infraction.id} is not waiting for a decision")
-    ctx.record("task_completed", {"task": "decide", "infraction": infraction.id, "data": data},
-               actor=actor, process=loaded.process)
+    ctx.complete_decision(infraction.id, data, actor=actor)

@@ -1,10 +1,12 @@
 """The journal: append-only, one row per fact, hash-chained per dossier.
 
 It is the source of truth for auditors (ENGINEERING.md principle 4; TRAJECTORY.md
-§8): who, what, when by the business clock, which process version and which rule
-version decided. Each entry's hash covers its content and the previous entry's
-hash; the dossier row keeps the head (last seq and hash), so an edited, inserted
-or deleted entry — also the last one — breaks the chain and :func:`verify` names it.
+§8): who, what, when it was entered by the business clock, the day it happened (the
+effective date), which process version and which rule version decided. Each entry is one
+typed fact (:mod:`engine.facts`, its ``schema_version`` the fact's version). Each entry's
+hash covers its content and the previous entry's hash; the dossier row keeps the head
+(last seq and hash), so an edited, inserted or deleted entry — also the last one — breaks
+the chain and :func:`verify_dossier` names it, as it names entry times that go back.
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from .clock import business_date
+from .facts import SCHEMA_VERSION, Fact
 from .models import Dossier, JournalEntry
 
-SCHEMA_VERSION = 1
 GENESIS = "0" * 64
 
 
@@ -29,49 +31,61 @@ def canonical(payload: dict) -> str:
 
 
 def entry_hash(prev_hash: str, *, dossier_id: str, seq: int, kind: str, actor: str, business_time: str,
-               schema_version: int, process_version, ruleset, rule_version, payload: str) -> str:
-    body = canonical({
+               schema_version: int, process_version, ruleset, rule_version, payload: str,
+               effective_date: str | None = None) -> str:
+    body = {
         "prev": prev_hash, "dossier": dossier_id, "seq": seq, "kind": kind, "actor": actor,
         "time": business_time, "schema": schema_version, "process": process_version,
         "ruleset": ruleset, "rule_version": rule_version, "payload": payload,
-    })
-    return hashlib.sha256(body.encode()).hexdigest()
+    }
+    if schema_version >= 2:  # schema 1 entries (release 0.1) had no effective date
+        body["on"] = effective_date
+    return hashlib.sha256(canonical(body).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
-class Fact:
-    """A fact to journal, before it gets its place in the chain."""
+class Recording:
+    """A fact to journal with who recorded it and under which process version, before it gets its
+    place in the chain."""
 
-    kind: str
-    payload: dict
+    fact: Fact
     actor: str = "system"
     process_version: str | None = None
-    ruleset: str | None = None
-    rule_version: str | None = None
 
 
-def link(dossier, at: datetime, facts: Iterable[Fact]) -> list[dict]:
-    """The journal rows of ``facts``, chained onto the dossier's head, which moves to the last one.
+def link(dossier, at: datetime, recordings: Iterable[Recording]) -> list[dict]:
+    """The journal rows of ``recordings``, chained onto the dossier's head, which moves to the last one.
 
-    Nothing is written: :func:`write` inserts the rows, in the caller's transaction, after the
-    caller's version check (``engine.context.DossierContext.write``)."""
+    Entry times never go back within a dossier: an instant before the dossier's last entry (a
+    wall clock stepped back) is recorded as that last entry's time. Nothing is written:
+    :func:`write` inserts the rows, in the caller's transaction, after the caller's version check
+    (``engine.context.DossierContext.write``)."""
     rows = []
     prev = dossier.journal_head or GENESIS
     seq = dossier.journal_seq
     when = at.isoformat()
-    day = business_date(at).isoformat()
-    for fact in facts:
+    if dossier.journal_time and datetime.fromisoformat(dossier.journal_time) > at:
+        when = dossier.journal_time
+    day = business_date(datetime.fromisoformat(when)).isoformat()
+    for recording in recordings:
+        fact = recording.fact
         seq += 1
-        payload = canonical(fact.payload)
-        digest = entry_hash(prev, dossier_id=dossier.id, seq=seq, kind=fact.kind, actor=fact.actor,
-                            business_time=when, schema_version=SCHEMA_VERSION,
-                            process_version=fact.process_version, ruleset=fact.ruleset,
-                            rule_version=fact.rule_version, payload=payload)
-        rows.append({"dossier_id": dossier.id, "seq": seq, "kind": fact.kind, "actor": fact.actor,
-                     "business_time": when, "business_date": day, "schema_version": SCHEMA_VERSION,
-                     "process_version": fact.process_version, "ruleset": fact.ruleset,
-                     "rule_version": fact.rule_version, "payload": payload, "prev_hash": prev, "hash": digest})
+        payload = canonical(fact.as_payload())
+        effective = fact.effective()
+        effective = effective.isoformat() if effective is not None else None
+        ruleset, rule_version = getattr(fact, "ruleset", None), getattr(fact, "rule_version", None)
+        digest = entry_hash(prev, dossier_id=dossier.id, seq=seq, kind=fact.kind, actor=recording.actor,
+                            business_time=when, schema_version=fact.version,
+                            process_version=recording.process_version, ruleset=ruleset,
+                            rule_version=rule_version, payload=payload, effective_date=effective)
+        rows.append({"dossier_id": dossier.id, "seq": seq, "kind": fact.kind, "actor": recording.actor,
+                     "business_time": when, "business_date": day, "effective_date": effective,
+                     "schema_version": fact.version, "process_version": recording.process_version,
+                     "ruleset": ruleset, "rule_version": rule_version, "payload": payload,
+                     "prev_hash": prev, "hash": digest})
         prev = digest
+    if rows:
+        dossier.journal_time = when
     dossier.journal_seq = seq
     dossier.journal_head = prev
     return rows
@@ -98,6 +112,7 @@ def verify_dossier(dossier: Dossier, entries: list[JournalEntry]) -> Break | Non
     """The first break in one dossier's chain, or None when it is intact."""
     prev = GENESIS
     expected_seq = 1
+    last_time = None
     for entry in entries:
         if entry.seq > dossier.journal_seq:
             return Break(dossier.id, entry.seq, entry.id,
@@ -111,9 +126,16 @@ def verify_dossier(dossier: Dossier, entries: list[JournalEntry]) -> Break | Non
         digest = entry_hash(prev, dossier_id=entry.dossier_id, seq=entry.seq, kind=entry.kind, actor=entry.actor,
                             business_time=entry.business_time, schema_version=entry.schema_version,
                             process_version=entry.process_version, ruleset=entry.ruleset,
-                            rule_version=entry.rule_version, payload=entry.payload)
+                            rule_version=entry.rule_version, payload=entry.payload,
+                            effective_date=entry.effective_date)
         if digest != entry.hash:
             return Break(dossier.id, entry.seq, entry.id, "content does not match its hash (edited)")
+        instant = datetime.fromisoformat(entry.business_time)
+        if last_time is not None and instant < last_time:
+            return Break(dossier.id, entry.seq, entry.id,
+                         f"entry time {entry.business_time} is before the previous entry's ({last_time.isoformat()}): "
+                         "the journal runs backwards")
+        last_time = instant
         prev = entry.hash
         expected_seq += 1
     if dossier.journal_seq != expected_seq - 1 or (dossier.journal_head or GENESIS) != prev:
@@ -146,6 +168,7 @@ def history(session: Session, dossier_id: str, *, offset: int = 0, limit: int = 
 def entry_dict(entry: JournalEntry) -> dict:
     return {
         "seq": entry.seq, "kind": entry.kind, "actor": entry.actor, "business_time": entry.business_time,
+        "effective_date": entry.effective_date, "schema_version": entry.schema_version,
         "process_version": entry.process_version, "ruleset": entry.ruleset, "rule_version": entry.rule_version,
         "payload": json.loads(entry.payload), "hash": entry.hash,
     }

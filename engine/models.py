@@ -42,6 +42,7 @@ class Dossier(SQLModel, table=True):
     state: str = Field(sa_column=Column(Text, nullable=False))
     journal_seq: int = 0
     journal_head: str = ""
+    journal_time: Optional[str] = None  # business time of the last journal entry (never goes back)
 
 
 class Instance(SQLModel, table=True):
@@ -57,6 +58,7 @@ class Instance(SQLModel, table=True):
     status: str = Field(default="waiting", index=True)
     lock_version: int = 0
     state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state_format: int = 1  # engine.spiff.STATE_FORMAT of the blob
 
 
 class JournalEntry(SQLModel, table=True):
@@ -71,8 +73,9 @@ class JournalEntry(SQLModel, table=True):
     seq: int
     kind: str = Field(index=True)
     actor: str
-    business_time: str
+    business_time: str  # entry time, by the store's business clock
     business_date: str = Field(index=True)
+    effective_date: Optional[str] = None  # the day the fact happened (schema 2 and later)
     schema_version: int = 1
     process_version: Optional[str] = None
     ruleset: Optional[str] = None
@@ -93,3 +96,13 @@ class DueTimer(SQLModel, table=True):
     instance_id: str
     timer: str
     due_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class BusinessClock(SQLModel, table=True):
+    """The store's business "now": one row (engine/clock.py, :class:`StoreClock`)."""
+
+    __tablename__ = "business_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    mode: str  # "manual" (demo, simulation: moves only when told) | "wall" (production)
+    now_us: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch microseconds, UTC

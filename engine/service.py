@@ -17,15 +17,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from rules import dates, geography, parameters, target_group
+from rules import geography, parameters
 
-from . import actions, commands, context, journal, operations  # noqa: F401  (operations registers the registry)
+from . import actions, commands, context, gate, journal, operations  # noqa: F401  (operations registers the registry)
+from . import facts as f
 from .clock import Clock, business_date
 from .cache import DEFAULT_CAPACITY, DossierCache
 from .context import AFTER_COMMIT, DossierContext, DossierRow
 from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
 from .dossier import DossierState
-from .errors import Conflict, InvalidInput, NotFound, Refused
+from .errors import Conflict, InvalidInput, NotFound
 from .handlers import HANDLERS
 from .models import Dossier, DueTimer
 from .processes import ProcessRepository
@@ -55,13 +56,17 @@ REGISTER = Actor("register-import", "system")
 
 
 class Engine:
+    """``law``: the parameter set this engine decides under (default: the package's, i.e. the law;
+    a law-change test or a what-if reform passes another, :class:`rules.parameters.Law`)."""
+
     def __init__(self, db, clock: Clock, processes: ProcessRepository | None = None, *,
-                 cache_size: int = DEFAULT_CAPACITY):
+                 cache_size: int = DEFAULT_CAPACITY, law: parameters.Law | None = None):
         self.db = db
         self.clock = clock
         self.processes = processes or ProcessRepository()
         self.postgres = is_postgres(db)
         self.cache = DossierCache(cache_size)
+        self.law = law
         self._writers = writer_queue(db)
 
     # ----- units of work ---------------------------------------------------
@@ -125,25 +130,25 @@ class Engine:
             geography.locate(newcomer["nis_code"])
         except ValueError as err:
             raise InvalidInput("$.nis_code", str(err)) from None
-        now = self.clock.now()
-        facts = {k: v for k, v in newcomer.items() if k != "insz"}
-        start = date.fromisoformat(newcomer["obligation_start"])
-        decision = target_group.decide(facts, start)
-        state = DossierState(id=newcomer["id"], newcomer=facts, target_group=decision.target_group,
-                             reasons=list(decision.reasons), region=decision.region, agency=decision.agency)
-        row = DossierRow(id=newcomer["id"], target_group=decision.target_group)
-        ctx = DossierContext(None, self.processes, dispatch, row, state, now, is_new=True, cache=self.cache)
-        ctx.record("import", {"newcomer": facts}, actor=actor.label)
-        actions.apply_decision(ctx, decision, actor=actor.label)
-        if decision.target_group == "obligated":
-            state.arm("registration", start, dates.last_timely_day(
-                start, months=parameters.value("registration_months", start)))
-        if decision.target_group != "excluded":
-            ctx.start_instance("trajectory")
-        try:
-            self._commit(ctx)  # the dossier row's primary key refuses a second import of the same id
-        except IntegrityError:
-            raise Conflict(f"dossier {newcomer['id']!r} already exists") from None
+        with parameters.using(self.law):
+            now = self.clock.now()
+            register_facts = {k: v for k, v in newcomer.items() if k != "insz"}
+            start = date.fromisoformat(newcomer["obligation_start"])
+            state = DossierState(id=newcomer["id"])
+            row = DossierRow(id=newcomer["id"])
+            ctx = DossierContext(None, self.processes, dispatch, row, state, now, is_new=True, cache=self.cache)
+            ctx.emit(f.Imported(register_facts), actor=actor.label)
+            decision = actions.decide_target_group(ctx, start, actor=actor.label)
+            if decision.target_group == "obligated":
+                actions.arm(ctx, "registration", start, months=parameters.value("registration_months", start),
+                            law={"registration_months": parameters.cite("registration_months", start)})
+            if decision.target_group != "excluded":
+                ctx.start_instance("trajectory")
+            try:
+                self._commit(ctx)  # the dossier row's primary key refuses a second import of the same id
+            except IntegrityError:
+                raise Conflict(f"dossier {newcomer['id']!r} already exists", code="duplicate_dossier",
+                               params={"dossier": newcomer["id"]}) from None
         return {"dossier_id": newcomer["id"], "target_group": decision.target_group,
                 "reasons": list(decision.reasons), "instance_started": decision.target_group != "excluded"}
 
@@ -153,6 +158,10 @@ class Engine:
 
         ``check_access=False`` is for replays, which re-execute what was once allowed."""
         commands.validate_event(event_type, payload)
+        with parameters.using(self.law):
+            return self._handle(dossier_id, event_type, payload, actor, expected_version, check_access)
+
+    def _handle(self, dossier_id, event_type, payload, actor, expected_version, check_access) -> dict:
         now = self.clock.now()
         for _ in range(OPTIMISTIC_ATTEMPTS):
             with self.reading() as connection:
@@ -182,23 +191,25 @@ class Engine:
             _check_agency(actor, ctx.state, dossier_id)
         if expected_version is not None and expected_version != ctx.row.version:
             raise Conflict(f"dossier {dossier_id} is at version {ctx.row.version}, "
-                           f"not {expected_version}; reload and try again")
-        if ctx.state.target_group == "excluded" and ctx.trajectory() is None:
-            raise Refused(f"dossier {dossier_id} is excluded: there is no trajectory to act on")
-        ctx.record("command", {"type": event_type, "payload": payload}, actor=actor.label)
+                           f"not {expected_version}; reload and try again", code="stale_version",
+                           params={"version": ctx.row.version, "expected": expected_version})
+        on = _effective_day(payload, ctx)
+        ctx.emit(f.CommandReceived(event_type, {**payload, "on": on.isoformat()}), actor=actor.label)
         # Deadlines that expired before this event are acted on first (catch-up after downtime):
         # an overdue timer is not swallowed by the event that would have met it in time.
         if ctx.due_timers():
             ctx.run_all()
-        HANDLERS[event_type](ctx, payload, actor.label)
+        gate.check(ctx, event_type, payload)
+        HANDLERS[event_type](ctx, payload, actor.label, on)
 
     def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
         """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""
-        ctx = self._load(session, dossier_id, now, lock=True)
-        due = ctx.due_timers()
-        ctx.record("sweep", {"at": now.isoformat(), "timers": due}, actor="system:sweep")
-        ctx.run_all()
-        ctx.save()
+        with parameters.using(self.law):
+            ctx = self._load(session, dossier_id, now, lock=True)
+            due = ctx.due_timers()
+            ctx.emit(f.SweepRan(now.isoformat(), due), actor="system:sweep")
+            ctx.run_all()
+            ctx.save()
         return len(due)
 
     # ----- reads ---------------------------------------------------------
@@ -269,6 +280,24 @@ class Engine:
             return list(session.exec(select(Dossier.id).order_by(Dossier.id)))
 
 
+def _effective_day(payload: dict, ctx: DossierContext) -> date:
+    """The day the event happened: the body's ``on``, else today by the business clock. Not after
+    today, not before the obligation start (TRAJECTORY.md §5; scenarios README "Late-recorded facts")."""
+    today = ctx.today
+    if "on" not in payload:
+        return today
+    on = date.fromisoformat(payload["on"])
+    if on > today:
+        raise InvalidInput("$.on", f"{on} is after today ({today}): a fact is recorded once it happened",
+                           code="on_in_future", params={"on": on.isoformat(), "today": today.isoformat()})
+    start = date.fromisoformat(ctx.state.newcomer["obligation_start"])
+    if on < start:
+        raise InvalidInput("$.on", f"{on} is before the obligation start ({start})",
+                           code="on_before_obligation_start", params={"on": on.isoformat(),
+                                                                      "obligation_start": start.isoformat()})
+    return on
+
+
 def _check_agency(actor: Actor | None, state: DossierState, dossier_id: str) -> None:
     """A caseworker works for one agency and sees only its dossiers (others answer 404)."""
     if actor is not None and actor.role == "caseworker" and (actor.agency is None or actor.agency != state.agency):
@@ -282,29 +311,36 @@ def _summary(row: Dossier) -> dict:
             "next_deadline": business_date(due).isoformat() if due else None, "version": row.version}
 
 
-def view_of(row: Dossier, state: DossierState, timers) -> dict:
-    outcome = state.outcome()
+def view_of(row, state: DossierState, timers) -> dict:
+    """The dossier as the API shows it: ``row`` gives its version (None for a projection of its journal)."""
     return {
         "dossier_id": state.id,
-        "version": row.version,
-        **outcome,
+        "version": row.version if row is not None else None,
+        **state.outcome(),
         "newcomer": state.newcomer,
         "decided_by": state.decided_by,
+        "obligation_start": _iso(state.obligation_start),
         "registered_on": _iso(state.registered_on),
         "advice": state.advice,
+        "intake_on": _iso(state.intake_on),
         "contract_signed_on": _iso(state.contract_signed_on),
         "components": {name: {"listed": c.listed, "fulfilled_on": _iso(c.fulfilled_on),
                               "fulfilled_by": c.fulfilled_by} for name, c in state.components.items()},
         "deadlines": [{"name": d.name, "start": d.start.isoformat(), "last_timely_day": d.last_timely.isoformat(),
                        "status": d.status} for d in state.deadlines.values()],
+        "suspensions": [{"from": a.isoformat(), "to": b.isoformat(), "days_added": n} for a, b, n in state.suspensions],
         "infraction_details": [
             {"id": i.id, "type": i.type, "component": i.component, "outcome": i.outcome,
              "established_on": _iso(i.established_on), "notice_on": _iso(i.notice_on),
              "regularisation_last_day": _iso(i.regularisation_last_day),
-             "handed_over_on": _iso(i.handed_over_on), "decision": i.decision, "fine_eur": i.fine_eur,
-             "ruleset": i.ruleset, "rule_version": i.rule_version} for i in state.infractions],
+             "handed_over_on": _iso(i.handed_over_on), "recalled_handed_over_on": _iso(i.recalled_handed_over_on),
+             "closed_on": _iso(i.closed_on), "closing_reason": i.closing_reason,
+             "decision": i.decision, "decided_on": _iso(i.decided_on), "fine_eur": i.fine_eur,
+             "motivation": i.motivation, "ruleset": i.ruleset, "rule_version": i.rule_version}
+            for i in state.infractions],
         "fees": state.fees,
-        "waiting_on": [s for s in row.waiting_on.split(",") if s],
+        "letters": state.letters,
+        "waiting_on": list(state.waiting),
         "timers": [{"timer": t.timer, "due_at": datetime.fromtimestamp(t.due_at).astimezone().isoformat()}
                    for t in timers],
     }
@@ -314,11 +350,12 @@ def _iso(value) -> Optional[str]:
     return value.isoformat() if value else None
 
 
-def bootstrap(settings: Settings, clock: Clock, *, processes: ProcessRepository | None = None) -> Engine:
-    """Wire everything in one place: database (migrated), processes (deployed), clock."""
+def bootstrap(settings: Settings, clock: Clock, *, processes: ProcessRepository | None = None,
+              law: parameters.Law | None = None) -> Engine:
+    """Wire everything in one place: database (migrated), processes (deployed), clock, law."""
     db = make_engine(settings.database_url)
     migrate(db)
-    engine = Engine(db, clock, processes, cache_size=settings.cache_size)
+    engine = Engine(db, clock, processes, cache_size=settings.cache_size, law=law)
     with engine.session() as session:
         engine.processes.deploy(session, at=clock.now().isoformat())
     return engine

@@ -148,19 +148,31 @@ def _make_serializer():
 
 
 _SERIALIZER = _make_serializer()
-STATE_FORMAT = "spiff-3.2.0/state-only/1"
+#: The version of the stored instance state (``instance.state_format``). 1: SpiffWorkflow 3.2.0's
+#: workflow dict without the spec (:class:`_StateOnlyConverter`). A later format registers an
+#: upcaster from the one before in :data:`STATE_UPCASTERS`.
+STATE_FORMAT = 1
+STATE_FORMATS = {1: "spiff-3.2.0/state-only/1"}
+#: format N → a function turning a format-N state dict into format N+1
+STATE_UPCASTERS: dict[int, Callable[[dict], dict]] = {}
 
 
 _state_converter = _StateOnlyConverter(BpmnWorkflow, _SERIALIZER.registry)
 
 
 def dump_state(workflow: BpmnWorkflow) -> dict:
-    """The instance state as a JSON-ready dict, without the process spec."""
+    """The instance state as a JSON-ready dict, without the process spec (format :data:`STATE_FORMAT`)."""
     return _state_converter.to_dict(workflow)
 
 
-def load_state(state: dict, spec) -> BpmnWorkflow:
-    """Rebuild an instance from :func:`dump_state` output (a dict the caller hands over) and the spec."""
+def load_state(state: dict, spec, state_format: int = STATE_FORMAT) -> BpmnWorkflow:
+    """Rebuild an instance from :func:`dump_state` output (a dict the caller hands over) and the spec;
+    a state of an older format goes through the upcasters first."""
+    if state_format > STATE_FORMAT:
+        raise ValueError(f"instance state format {state_format} is newer than this release reads ({STATE_FORMAT})")
+    while state_format < STATE_FORMAT:
+        state = STATE_UPCASTERS[state_format](state)
+        state_format += 1
     return _state_converter.from_state(state, spec)
 
 
@@ -196,6 +208,16 @@ def ready_user_task(workflow: BpmnWorkflow, spec_name: str):
     return found[0] if found else None
 
 
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[str]:
+    """Names of the ready user tasks, sorted."""
+    return sorted(t.task_spec.name for t in _tasks_in(workflow, TaskState.READY) if t.task_spec.manual)
+
+
+def task_completed(workflow: BpmnWorkflow, spec_name: str) -> bool:
+    """Whether a task of that name has completed in this instance."""
+    return any(t.task_spec.name == spec_name for t in _tasks_in(workflow, TaskState.COMPLETED))
+
+
 def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bool:
     """Complete a ready user task with ``data``; False when no such task is ready."""
     task = ready_user_task(workflow, spec_name)
@@ -207,9 +229,13 @@ def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bo
     return True
 
 
-def throw_signal(workflow: BpmnWorkflow, name: str, payload: dict | None = None) -> None:
+def throw_signal(workflow: BpmnWorkflow, name: str, payload: dict | None = None) -> bool:
+    """Throw a signal into the instance and run it; whether a waiting event caught it."""
+    before = {t.id for t in _tasks_in(workflow, TaskState.WAITING)}
     workflow.catch(BpmnEvent(SignalEventDefinition(name), payload))
+    caught = {t.id for t in _tasks_in(workflow, TaskState.WAITING)} != before
     run(workflow)
+    return caught
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:

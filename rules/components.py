@@ -3,6 +3,7 @@ scenarios/README.md "Components and attest"). Thresholds are dated parameters.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from numbers import Real
 
@@ -11,6 +12,10 @@ from .dates import age_on
 
 __all__ = [
     "CEFR_LEVELS",
+    "Judgement",
+    "judge_mo",
+    "judge_nt2",
+    "judge_attendance",
     "mo_passed",
     "nt2_passed",
     "pnt_fulfilled",
@@ -26,6 +31,38 @@ def _number(value: object, what: str) -> Real:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{what} must be a number, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A decision on a component with what decided it: the rule's name and the dated parameters it
+    read (``{name: {"value", "from"}}``, :func:`rules.parameters.cite`), for the journal."""
+
+    passed: bool
+    rule: str
+    law: dict
+
+
+def judge_mo(core_percent: float, total_percent: float, on: date) -> Judgement:
+    """The MO standardized test (or the exemption test) judged by the rule of ``on``: the test alone
+    before ``mo_combined_scoring``, the combined 60/40 result after it (``total_percent`` is then the
+    combined result; TRAJECTORY.md §3 ASSUMPTION: the same thresholds apply to it)."""
+    combined = parameters.value("mo_combined_scoring", on)
+    names = ("mo_pass_core_percent", "mo_pass_total_percent", "mo_combined_scoring")
+    return Judgement(mo_passed(core_percent, total_percent, on),
+                     "mo_combined_60_40" if combined else "mo_test_only",
+                     {name: parameters.cite(name, on) for name in names})
+
+
+def judge_nt2(level: str, on: date) -> Judgement:
+    """The NT2 test judged by the level required on ``on`` (``nt2_required_level``)."""
+    return Judgement(nt2_passed(level, on), "nt2_level", {"nt2_required_level": parameters.cite("nt2_required_level", on)})
+
+
+def judge_attendance(percent: float, on: date) -> Judgement:
+    """Whether an attendance report is regular participation on ``on`` (``attendance_min_percent``)."""
+    return Judgement(attendance_regular(percent, on), "attendance_minimum",
+                     {"attendance_min_percent": parameters.cite("attendance_min_percent", on)})
 
 
 def mo_passed(core_percent: float, total_percent: float, on: date) -> bool:

@@ -23,6 +23,8 @@ __all__ = [
     "last_timely_day",
     "day_established",
     "extend_for_suspension",
+    "apply_suspensions",
+    "days_not_yet_suspended",
     "parse_date",
     "as_date",
     "age_on",
@@ -94,6 +96,42 @@ def extend_for_suspension(last_timely: date, s_from: date, s_to: date) -> date:
     if last_timely < s_from:
         return last_timely
     return last_timely + (s_to - s_from) + _ONE_DAY
+
+
+def days_not_yet_suspended(s_from: date, s_to: date, earlier: list) -> int:
+    """How many days of ``[s_from, s_to]`` no earlier suspension covers: a day is suspended at
+    most once (scenarios README "Deadlines"). ``earlier``: ``(from, to, ...)`` tuples."""
+    _require_date(s_from, "s_from")
+    _require_date(s_to, "s_to")
+    if s_to < s_from:
+        raise ValueError(f"suspension ends ({s_to.isoformat()}) before it starts ({s_from.isoformat()})")
+    total = (s_to - s_from).days + 1
+    covered = set()
+    for period in earlier:
+        start, end = max(period[0], s_from), min(period[1], s_to)
+        if start <= end:
+            covered.update(range(start.toordinal(), end.toordinal() + 1))
+    return total - len(covered)
+
+
+def apply_suspensions(base_last_timely: date, start: date, suspensions: list) -> date:
+    """The last timely day of a deadline that started on ``start`` with last timely day
+    ``base_last_timely`` by the law alone, after the recorded suspensions (TRAJECTORY.md §5;
+    scenarios README "Deadlines").
+
+    ``suspensions``: ``(from, to, days_added)`` in the order they were recorded, ``days_added``
+    being the days of that period no earlier one covered. Each period, taken in the order of its
+    ``from``, moves the deadline later by its ``days_added`` when the deadline is running on
+    ``from`` (``start <= from <= last timely day so far``), whether it was recorded before or
+    after the deadline started.
+    """
+    _require_date(base_last_timely, "base_last_timely")
+    _require_date(start, "start")
+    last = base_last_timely
+    for s_from, _s_to, days in sorted(suspensions, key=lambda s: s[0]):
+        if days and start <= s_from <= last:
+            last = last + timedelta(days=days)
+    return last
 
 
 def parse_date(text: str) -> date:

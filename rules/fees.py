@@ -8,7 +8,7 @@ from datetime import date
 
 from . import parameters
 
-__all__ = ["FEE_ITEMS", "fee", "fine_range"]
+__all__ = ["FEE_ITEMS", "fee", "fee_law", "fine_range", "fine_law"]
 
 FEE_ITEMS = ("mo_course", "nt2_course", "mo_test", "mo_exemption_test", "b1_test")
 
@@ -30,3 +30,13 @@ def fee(item: str, on: date, *, living_in_brussels: bool, fee_exempt: bool) -> i
 def fine_range(on: date) -> tuple[int | float, int | float]:
     """Lowest and highest administrative fine on ``on`` (TRAJECTORY.md §6.8, ASSUMPTION)."""
     return parameters.value("fine_min", on), parameters.value("fine_max", on)
+
+
+def fee_law(item: str, on: date) -> dict:
+    """The tariff a fee was charged by: the dated parameter ``fee_<item>`` in force on ``on``."""
+    return {f"fee_{item}": parameters.cite(f"fee_{item}", on)}
+
+
+def fine_law(on: date) -> dict:
+    """The fine range an officer's decision was checked against (``fine_min``, ``fine_max``)."""
+    return {name: parameters.cite(name, on) for name in ("fine_min", "fine_max")}

@@ -51,7 +51,7 @@ def test_excluded_newcomer_gets_a_journaled_decision_but_no_instance(engine):
     result = engine.import_newcomer(newcomer(residence="working_holiday"))
     assert result["target_group"] == "excluded" and not result["instance_started"]
     history = engine.history("N1")["entries"]
-    assert [e["kind"] for e in history] == ["import", "rule_decision"]
+    assert [e["kind"] for e in history] == ["import", "target_group_decided"]
     assert history[1]["ruleset"] and history[1]["payload"]["reasons"] == ["temporary_purpose"]
     with pytest.raises(Refused):
         engine.handle("N1", "registered", {}, actor=CASEWORKER)
@@ -78,8 +78,9 @@ def test_bad_task_payload_is_refused_and_nothing_written(engine, event, payload,
 def test_event_that_makes_no_sense_changes_nothing(engine):
     engine.import_newcomer(newcomer())
     version = engine.dossier_view("N1")["version"]
-    with pytest.raises(Refused, match="before registration"):
+    with pytest.raises(Refused, match="does not wait for contract_signed; it waits for: register") as refused:
         engine.handle("N1", "contract_signed", {"components": ["mo"]}, actor=CASEWORKER)
+    assert (refused.value.code, refused.value.params["waits_for"]) == ("not_waiting", ["register"])
     assert engine.dossier_view("N1")["version"] == version
 
 
@@ -157,7 +158,7 @@ def test_changed_bpmn_becomes_a_new_version_and_running_instances_stay(engine, c
               for d in ("OLD", "NEW")}
     assert labels == {"OLD": "trajectory@1", "NEW": "trajectory@2"}
     engine.handle("OLD", "registered", {}, actor=CASEWORKER)  # the old version still runs
-    assert engine.dossier_view("OLD")["waiting_on"] == ["intake"]
+    assert engine.dossier_view("OLD")["waiting_on"] == ["contract", "intake"]
 
 
 def test_cli_import_refuses_a_file_with_a_bad_line_and_writes_nothing(tmp_path, database_url):

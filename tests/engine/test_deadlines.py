@@ -159,7 +159,7 @@ def test_registration_on_the_last_timely_day_is_timely(story, start, last_day):
     assert s.infractions() == []
     assert s.deadline("registration")["status"] == "met"
     assert "registration_deadline" not in s.timers()
-    assert s.journal("timer_fired") == []
+    assert s.journal("deadline_fired") == []
 
 
 @pytest.mark.parametrize("start,last_day", REGISTRATION_CASES)
@@ -190,7 +190,7 @@ def test_registering_the_day_after_the_last_timely_day_regularises(story):
 def test_registration_deadline_fires_once_even_when_swept_every_day_afterwards(story):
     s = story()
     s.sweep_to("2024-05-20")
-    assert len(s.journal("timer_fired")) == 1
+    assert len(s.journal("deadline_fired")) == 1
     assert len(s.journal("notice_issued")) == 1
     assert len(s.infractions()) == 1
 
@@ -453,7 +453,7 @@ def test_suspension_does_not_move_a_deadline_that_already_fired(story):
     assert s.infractions() == [inf("late_registration", "2024-05-01", "open")]
     s.sweep_to("2024-06-11")
     assert s.infractions() == [inf("late_registration", "2024-05-01", "handed_over", "2024-06-11")]
-    assert len(s.journal("timer_fired")) == 1
+    assert len(s.journal("deadline_fired")) == 1
 
 
 def test_suspension_entirely_after_a_deadline_leaves_it(story):
@@ -557,7 +557,7 @@ def test_irregular_participation_one_at_a_time_per_component(story):
     assert s.infractions() == [inf("irregular_participation", "2024-04-01"),
                                inf("irregular_participation", "2024-04-10")]
     assert [d["component"] for d in s.details()] == ["mo", "nt2"]
-    ignored = [e for e in s.journal("rule_decision") if '"reason":"already_open"' in e.payload]
+    ignored = [e for e in s.journal("infraction_rule_decision") if '"reason":"already_open"' in e.payload]
     assert len(ignored) == 1
     s.on("2024-04-20", "attendance", {"component": "mo", "percent": 85})  # regularises mo only
     s.on("2024-04-25", "attendance", {"component": "mo", "percent": 70})  # a new one: none open
@@ -582,8 +582,8 @@ def test_eu_citizen_is_never_sanctioned(story):
     assert (s.outcome()["target_group"], s.outcome()["reasons"]) == ("entitled", ["eu_plus"])
     assert s.timers() == {}
     s.sweep_to("2024-12-31")  # no registration deadline
-    s.on("2025-01-10", "refused_intake_or_contract")
-    s.on("2025-01-15", "registered")
+    s.on("2025-01-10", "registered")
+    s.on("2025-01-15", "refused_intake_or_contract")
     s.on("2025-01-20", "contract_signed", {"components": ["mo", "nt2", "vdab"]})
     assert "vdab" not in {d["name"] for d in s.view()["deadlines"]}
     s.on("2025-02-01", "attendance", {"component": "mo", "percent": 10})
@@ -592,7 +592,7 @@ def test_eu_citizen_is_never_sanctioned(story):
     s.sweep_to("2025-12-31")
     assert s.infractions() == []
     assert s.timers() == {}
-    reasons = {e.payload for e in s.journal("rule_decision") if '"question":"infraction"' in e.payload}
+    reasons = {e.payload for e in s.journal("infraction_rule_decision")}
     assert reasons and all('"reason":"not_obligated"' in p for p in reasons)
 
 
@@ -623,7 +623,7 @@ def test_contract_before_march_2022_has_no_vdab_infraction(story):
     s = old_regime_story(story)
     s.sweep_to("2022-12-31")  # the VDAB timer (15 March) fires, the old ruleset establishes nothing
     assert s.infractions() == []
-    decision = [e for e in s.journal("rule_decision") if '"trigger":"vdab_deadline"' in e.payload]
+    decision = [e for e in s.journal("infraction_rule_decision") if '"trigger":"vdab_deadline"' in e.payload]
     assert len(decision) == 1 and '"reason":"not_in_regime"' in decision[0].payload
 
 

@@ -33,8 +33,8 @@ def test_intact_journal_verifies(filled):
     assert _breaks(filled) == []
     with filled.session() as session:
         kinds = [e.kind for e in journal.history(session, "N1", limit=1000)]
-    assert kinds[:3] == ["import", "rule_decision", "instance_started"]
-    assert {"sweep", "timer_fired", "infraction_established", "notice_issued"} <= set(kinds)
+    assert kinds[:4] == ["import", "target_group_decided", "deadline_armed", "instance_started"]
+    assert {"sweep", "deadline_fired", "infraction_established", "notice_issued"} <= set(kinds)
 
 
 def test_edited_entry_is_named(filled):

@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 from sqlmodel import Session, func, select
 
 from engine import journal
+from engine.actions import TRIGGER_DEADLINE
 from engine.clock import brussels_instant
 from engine.models import DueTimer, JournalEntry
 from engine.service import Actor
@@ -79,12 +80,12 @@ def test_one_sweep_after_downtime_fires_every_missed_timer_once_in_due_order(eng
 
     # each missed timer fired once, in due order (journal ids are assigned in commit order)
     with Session(engine.db) as session:
-        fired = session.exec(select(JournalEntry).where(JournalEntry.kind == "timer_fired")
+        fired = session.exec(select(JournalEntry).where(JournalEntry.kind == "deadline_fired")
                              .order_by(JournalEntry.id)).all()
     assert [(e.dossier_id, e.business_date) for e in fired] == [(d, "2024-12-01") for d in MISSED]
     assert [e.payload for e in fired] == [
-        journal.canonical({"timer": timer, "last_timely_day": (date.fromisoformat(on) - timedelta(days=1))
-                           .isoformat()}) for timer, _, on in MISSED.values()]
+        journal.canonical({"name": TRIGGER_DEADLINE[timer], "last_timely": (date.fromisoformat(on) - timedelta(days=1))
+                           .isoformat(), "on": on}) for timer, _, on in MISSED.values()]
 
     for dossier_id, (_, kind, established_on) in MISSED.items():
         view = engine.dossier_view(dossier_id)
@@ -108,7 +109,7 @@ def test_one_sweep_after_downtime_fires_every_missed_timer_once_in_due_order(eng
     sweep_days(engine, clock, date(2025, 1, 1), date(2025, 1, 1))
     assert {engine.outcome(d)["infractions"][0]["handed_over_on"] for d in MISSED} == {"2025-01-01"}
     assert journal_count(engine, "notice_issued") == 4
-    assert journal_count(engine, "timer_fired") == 4
+    assert journal_count(engine, "deadline_fired") == 4
     with Session(engine.db) as session:
         assert [b for _, b in journal.verify_all(session) if b is not None] == []
 

@@ -2,7 +2,7 @@
 
 Each test starts real sweeper processes (``tests/timers/sweeper_child.py``) on one
 database and checks afterwards, from the stored data alone, that every due timer fired
-exactly once: one infraction, one ``notice_issued`` and one ``timer_fired`` journal
+exactly once: one infraction, one ``notice_issued`` and one ``deadline_fired`` journal
 entry per dossier, and every dossier's hash chain intact (``journal.verify_all``).
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def assert_fired_exactly_once(engine, ids: list[str]) -> None:
     for dossier_id in ids:
         infractions = engine.outcome(dossier_id)["infractions"]
         assert [i["type"] for i in infractions] == ["late_registration"], (dossier_id, infractions)
-    for kind in ("notice_issued", "timer_fired", "infraction_established", "sweep"):
+    for kind in ("notice_issued", "deadline_fired", "infraction_established", "sweep"):
         counts = kinds_per_dossier(engine, kind)
         assert counts == Counter({d: 1 for d in ids}), f"{kind}: {counts - Counter(ids)} extra, " \
                                                        f"{Counter(ids) - counts} missing"
