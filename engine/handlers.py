@@ -104,7 +104,8 @@ def contract_signed(ctx, payload: dict, actor: str, on: date) -> None:
     hours = None
     if "nt2" in required and state.advice is not None:
         hours = parameters.value("nt2_lesson_hours", on).get(state.advice)
-    law = {name: parameters.cite(name, on) for name in ("reform_2022", "pnt_component", "nt2_lesson_hours")}
+    law = {name: parameters.cite(name, on) for name in ("reform_2022", "pnt_component", "nt2_lesson_hours",
+                                                        "vdab_months")}
     ctx.emit(f.ContractSigned(on, listed, required, hours, law), actor=actor)
     if "mo" in listed:
         actions.charge(ctx, "mo_course", on)

@@ -17,10 +17,15 @@ timers, notices, hand-overs, ...). A replay:
    ``seq, kind, actor, business_time, process_version, ruleset, rule_version, payload``
    (and ``schema_version``), and reports the first difference.
 
-The rules are those of the *current* code. A rule decision the current rules would
-now take differently — another ruleset or version for the same date, another
-outcome — shows up as a divergence: that is the safety check that a law change
-was added as a new dated ruleset and did not rewrite the past.
+The rules are those of the *current* code (and the law it is given): a replay is the check
+that today's code still takes every recorded decision. A rule decision the current rules
+would now take differently — another ruleset or version for the same date, another outcome,
+another dated parameter — shows up as a divergence: the safety check that a law change was
+added as a new dated ruleset or value and did not rewrite the past. Reports and as-of views
+never replay; they read the recorded facts (:mod:`engine.projection`).
+
+A journal with entries of an older schema (release 0.1) cannot match entry for entry (the
+formats differ); its replay compares the decisions both record (:func:`compare_decisions`).
 
 Public API: :func:`replay_dossier`, :func:`replay_all`, :class:`ReplayResult`,
 :class:`ReplaySummary`, :class:`Replayer` (one in-memory engine, reusable for many
@@ -30,7 +35,7 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +48,7 @@ from sqlmodel import Session, select
 from .clock import ManualClock, brussels_instant
 from .db import make_engine
 from .errors import NotFound
+from .facts import SCHEMA_VERSION
 from .journal import verify_dossier
 from .models import Dossier, DueTimer, Instance, JournalEntry, ProcessDefinition
 from .processes import Deployed, ProcessRepository
@@ -63,8 +69,8 @@ __all__ = [
 #: journal kinds that are inputs from outside the engine; every other kind is derived
 EXTERNAL_KINDS = ("import", "command", "sweep")
 #: the fields compared between a recorded and a replayed entry, in the order they are checked
-COMPARED_FIELDS = ("seq", "kind", "actor", "business_time", "process_version", "ruleset", "rule_version",
-                   "payload", "schema_version")
+COMPARED_FIELDS = ("seq", "kind", "actor", "business_time", "effective_date", "process_version", "ruleset",
+                   "rule_version", "payload", "schema_version")
 
 
 # ---------------------------------------------------------------- recorded entries
@@ -85,12 +91,13 @@ class Recorded:
     rule_version: Optional[str]
     payload: str  # canonical JSON text, exactly as stored
     hash: str = ""
+    effective_date: Optional[str] = None
 
     @classmethod
     def of(cls, entry: JournalEntry) -> "Recorded":
         return cls(entry.seq, entry.kind, entry.actor, entry.business_time, entry.business_date,
                    entry.schema_version, entry.process_version, entry.ruleset, entry.rule_version,
-                   entry.payload, entry.hash)
+                   entry.payload, entry.hash, entry.effective_date)
 
     @property
     def data(self) -> dict:
@@ -106,7 +113,8 @@ class Recorded:
 
     def summary(self) -> dict:
         return {"seq": self.seq, "kind": self.kind, "actor": self.actor, "business_time": self.business_time,
-                "process_version": self.process_version, "ruleset": self.ruleset,
+                "effective_date": self.effective_date, "process_version": self.process_version,
+                "ruleset": self.ruleset,
                 "rule_version": self.rule_version, "payload": _loads(self.payload)}
 
 
@@ -207,6 +215,14 @@ class SourceStore:
                                                       "problem": found.problem}
             return [Recorded.of(e) for e in entries], problem
 
+    def state(self, dossier_id: str):
+        """The dossier's stored state (its snapshot), or None when there is no dossier row."""
+        from .dossier import DossierState
+
+        with self.session() as session:
+            row = session.get(Dossier, dossier_id)
+            return DossierState.from_json(json.loads(row.state)) if row is not None else None
+
     def entries(self, *, kinds: Iterable[str] | None = None, until_date: str | None = None,
                 dossier_ids: Iterable[str] | None = None) -> list[tuple[str, Recorded]]:
         """Journal entries of every dossier (optionally only some kinds / up to a business date),
@@ -301,17 +317,17 @@ class Replayer:
     it is replayed again, so the in-memory store stays small).
     """
 
-    def __init__(self, definitions: list[tuple[str, int, str]]):
+    def __init__(self, definitions: list[tuple[str, int, str]], *, law=None):
         from .service import bootstrap
 
         self.clock = ManualClock(brussels_instant(date(2000, 1, 1)))
         self.processes = _RecordedProcesses(definitions)
         self.engine = bootstrap(Settings(database_url="sqlite://", demo_data=False), self.clock,
-                                processes=self.processes)
+                                processes=self.processes, law=law)
 
     @classmethod
-    def for_source(cls, source) -> "Replayer":
-        return cls(SourceStore(source).definitions())
+    def for_source(cls, source, *, law=None) -> "Replayer":
+        return cls(SourceStore(source).definitions(), law=law)
 
     def close(self) -> None:
         self.engine.db.dispose()
@@ -404,6 +420,8 @@ class Replayer:
             })
         run = self.run(dossier_id, groups(recorded))
         replayed = self.journal(dossier_id)
+        if any(entry.schema_version < SCHEMA_VERSION for entry in recorded):
+            return compare_decisions(dossier_id, recorded, replayed, run.error, run.stopped_at)
         return compare(dossier_id, recorded, replayed, run.error, run.stopped_at)
 
 
@@ -429,6 +447,58 @@ def compare(dossier_id: str, recorded: list[Recorded], replayed: list[Recorded],
         divergence = _first_difference(dossier_id, old, new)
         if divergence is not None:
             return ReplayResult(dossier_id, False, checked, divergence)
+        checked += 1
+    if error is not None:
+        return ReplayResult(dossier_id, False, checked, {"dossier_id": dossier_id, "kind": "divergence", **error})
+    return ReplayResult(dossier_id, True, checked, None)
+
+
+#: What a replay of a journal with entries of an older schema compares: the legal content of the
+#: decisions both schemas record (journal entries of release 0.1 are read through engine/upcast.py).
+DECISION_SIGNATURES = {
+    "target_group_decided": ("target_group", "reasons", "region", "agency"),
+    "infraction_established": ("infraction", "type", "on", "component"),
+    "notice_issued": ("infraction", "on", "regularisation_last_day"),
+    "handed_over": ("infraction", "on"),
+    "infraction_closed": ("infraction", "outcome"),
+    "decision_recorded": ("infraction", "decision", "fine_eur"),
+    "attest_issued": ("attest_on", "b1_in_scope"),
+    "b1_checked": ("due_on", "outcome"),
+    "fee_charged": ("item", "amount", "on"),
+    "component_fulfilled": ("component", "on", "by"),
+}
+
+
+def decisions(entries: list[Recorded]) -> list[tuple[int, tuple]]:
+    """(seq, signature) of the decisions in a journal, in order (see :data:`DECISION_SIGNATURES`)."""
+    from .projection import read
+
+    out = []
+    for stored in read(entries):
+        keys = DECISION_SIGNATURES.get(stored.fact.kind)
+        if keys is not None:
+            payload = stored.fact.as_payload()
+            out.append((stored.seq, (stored.fact.kind, *(json.dumps(payload[k], sort_keys=True) for k in keys))))
+    return out
+
+
+def compare_decisions(dossier_id: str, recorded: list[Recorded], replayed: list[Recorded],
+                      error: Optional[dict] = None, stopped_at: Optional[int] = None) -> "ReplayResult":
+    """The first difference between the decisions of a journal written by an older release and of its
+    replay by this one: entry formats differ between releases, the law's decisions must not."""
+    old = decisions([e for e in recorded if stopped_at is None or e.seq < stopped_at])
+    new = decisions(replayed)
+    checked = 0
+    for index in range(max(len(old), len(new))):
+        a = old[index] if index < len(old) else None
+        b = new[index] if index < len(new) else None
+        if a is None or b is None or a[1] != b[1]:
+            seq = (a or b)[0]
+            return ReplayResult(dossier_id, False, checked, {
+                "dossier_id": dossier_id, "kind": "divergence", "seq": seq, "field": "decision",
+                "recorded": list(a[1]) if a else None, "replayed": list(b[1]) if b else None,
+                "message": f"decision {index + 1} (recorded at seq {a[0] if a else '-'}) differs: recorded "
+                           f"{list(a[1]) if a else None}, replayed {list(b[1]) if b else None}"})
         checked += 1
     if error is not None:
         return ReplayResult(dossier_id, False, checked, {"dossier_id": dossier_id, "kind": "divergence", **error})
@@ -513,7 +583,8 @@ class ReplaySummary:
 
 
 def replay_dossier(source, dossier_id: str, *, replayer: Optional[Replayer] = None) -> ReplayResult:
-    """Replay one dossier of ``source`` (Engine, URL, SQLAlchemy engine or Session) and compare.
+    """Replay one dossier of ``source`` (Engine, URL, SQLAlchemy engine or Session) and compare
+    (under the law of ``replayer``, or the package's).
 
     Raises :class:`engine.errors.NotFound` when the store has neither the dossier nor entries of it.
     """
@@ -530,8 +601,9 @@ def replay_dossier(source, dossier_id: str, *, replayer: Optional[Replayer] = No
 
 def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
                on_progress: Callable[[int, int, ReplayResult], None] | None = None,
-               stop_at_first: bool = False) -> ReplaySummary:
-    """Replay every dossier (or ``dossier_ids``) with one in-memory engine.
+               stop_at_first: bool = False, replayer: Optional[Replayer] = None) -> ReplaySummary:
+    """Replay every dossier (or ``dossier_ids``) with one in-memory engine (``replayer``, e.g. one
+    built with another law; by default one for the store's process versions and the package's law).
 
     ``on_progress(done, total, result)`` is called after each dossier.
     """
@@ -540,7 +612,7 @@ def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
     summary = ReplaySummary()
     try:
         ids = list(dossier_ids) if dossier_ids is not None else store.dossier_ids()
-        with Replayer(store.definitions()) as replayer:
+        with (nullcontext(replayer) if replayer is not None else Replayer(store.definitions())) as replayer:
             for number, dossier_id in enumerate(ids, start=1):
                 recorded, problem = store.load(dossier_id)
                 result = replayer.replay(dossier_id, recorded, problem)

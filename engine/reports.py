@@ -1,22 +1,25 @@
-"""The figures parliament asks for, computed from the journal alone (TRAJECTORY.md §8).
+"""The figures parliament asks for, read from the recorded facts alone (TRAJECTORY.md §8).
 
-:func:`report` reads journal entries only — never the current dossier rows — so a
-report for a year can be re-run at any time and, with ``as_of``, gives the "foto" a
-report published on that date would have seen (only entries whose business date is
-on or before ``as_of``). Classification (target group, region, agency) is the one in
-force *at the moment of the fact*: the latest target-group ``rule_decision`` before it
-in the dossier's journal.
+:func:`report` reads journal entries only — never the current dossier rows — and reads
+every decision as it was recorded (:mod:`engine.facts`: a test's pass, a contract's
+components in its regime, a deadline's last day): nothing is recomputed with today's rules,
+so a later change of a parameter or a ruleset leaves past reports unchanged. With ``as_of``
+it gives the "foto" a report published on that date saw (only entries recorded by the end of
+that day). Facts are counted by their effective date (the day they happened). Classification
+(target group, region, agency) is the one in force *when the fact was recorded*: the latest
+``target_group_decided`` before it in the dossier's journal. Journals of release 0.1 are read
+through :mod:`engine.upcast`.
 
 Definitions (year Y, horizon H = ``as_of``, or the latest business date in the journal):
 
 ``registrations`` (000 Q1)
-    ``registered`` commands dated in Y, by agency/region and target group.
+    ``registered`` facts dated in Y, by agency/region and target group.
 ``advice`` (000 Q2)
-    ``intake`` commands dated in Y, by advice and target group (shares per target group).
+    ``intake_recorded`` facts dated in Y, by advice and target group (shares per target group).
 ``vdab_within_2_months`` (001 §6)
-    contracts (``contract_signed`` commands) dated in Y listing ``vdab`` whose window
-    (contract + ``vdab_months``, the last timely day) ended on or before H; fulfilled
-    in time when ``vdab_registered``/``vdab_exempt`` (also before the contract) or an
+    contracts (``contract_signed``) dated in Y whose regime requires ``vdab`` and whose window
+    (contract + the ``vdab_months`` recorded with it, the last timely day) ended on or before H;
+    fulfilled in time when ``vdab_registered``/``vdab_exempted`` (also before the contract) or an
     automatic fulfilment (pension age) is dated on or before the last timely day;
     ``share_by_horizon`` counts fulfilment up to H. Suspensions are not counted (a
     statistical, not a legal, window). ``pending``: contracts whose window is still open.
@@ -25,14 +28,15 @@ Definitions (year Y, horizon H = ``as_of``, or the latest business date in the j
     ``attest_on`` (whole calendar months plus the fraction of the next month), median
     overall, by advice (``none`` without an intake) and by target group.
 ``mo_tests`` (004 Q1)
-    MO ``test_result`` commands dated in Y; passed per :func:`rules.components.mo_passed`
-    on the test date; per test and per person (a person passed when one test in Y passed).
+    MO tests (``test_judged``, not the exemption test) dated in Y, passed as recorded (the pass
+    rule of the test's day); per test and per person (a person passed when one test in Y passed).
 ``attests`` (004 Q3)
-    ``attest_issued`` entries with ``attest_on`` in Y, by target group and agency.
+    ``attest_issued`` facts with ``attest_on`` in Y, by target group and agency.
 ``first_infractions`` (001 §11)
-    dossiers whose first ``infraction_established`` has ``established_on`` in Y, by type.
+    dossiers whose first ``infraction_established`` (withdrawn ones left out) is dated in Y, by type.
 ``handed_over`` / ``first_handed_over`` (001 §11, "per jaar van doorsturen")
-    infractions handed to enforcement in Y by type; dossiers whose first hand-over is in Y.
+    infractions handed to enforcement in Y by type (recalled hand-overs left out); dossiers
+    whose first hand-over is in Y.
 
 Formats: :func:`format_table` (text), :func:`to_csv` (tidy: section,row,measure,value),
 :func:`to_png` (matplotlib, Agg; no global pyplot state).
@@ -49,17 +53,20 @@ from typing import Optional
 
 from sqlmodel import func, select
 
-from rules import components as component_rules
 from rules import dates, parameters
 
 from .models import JournalEntry
+from .projection import read
 from .replay import Recorded, SourceStore
 
 __all__ = ["report", "format_table", "to_csv", "to_png", "tables", "months_between", "TARGET_GROUPS"]
 
 TARGET_GROUPS = ("obligated", "entitled", "excluded")
-_KINDS = ("import", "rule_decision", "command", "attest_issued", "infraction_established", "handed_over",
-          "component_fulfilled")
+#: the journal kinds the report reads (release 0.1's kinds too: they are read through engine/upcast.py)
+_KINDS = ("import", "target_group_decided", "registered", "intake_recorded", "contract_signed", "vdab_registered",
+          "vdab_exempted", "component_fulfilled", "deadline_armed", "test_judged", "attest_issued",
+          "infraction_established", "infraction_closed", "handed_over",
+          "rule_decision", "command")
 
 
 # ---------------------------------------------------------------- helpers
@@ -85,8 +92,8 @@ def _median(values: list[float]) -> Optional[float]:
     return round(statistics.median(values), 2) if values else None
 
 
-def _in_year(day: Optional[str], year: int) -> bool:
-    return day is not None and day[:4] == str(year)
+def _in_year(day: Optional[date], year: int) -> bool:
+    return day is not None and day.year == year
 
 
 @dataclass
@@ -98,23 +105,27 @@ class _Classification:
 
 @dataclass
 class _Fact:
-    on: str  # ISO business date (or the legal date the entry names)
+    """A recorded fact with the dossier's classification when it was recorded."""
+
+    seq: int
+    on: date
     who: _Classification
-    data: dict
+    fact: object
 
 
 @dataclass
 class _History:
-    """One dossier's journal, reduced to what the reports need (each fact with its classification)."""
+    """One dossier's recorded facts the reports need, by kind, each with its classification."""
 
-    commands: list = field(default_factory=list)  # (seq, type, _Fact)
-    attests: list = field(default_factory=list)  # (seq, _Fact)
-    infractions: list = field(default_factory=list)  # (seq, _Fact)
-    hand_overs: list = field(default_factory=list)  # (seq, _Fact)
-    fulfilled: list = field(default_factory=list)  # (seq, _Fact)
+    by_kind: dict = field(default_factory=lambda: defaultdict(list))
+    withdrawn: set = field(default_factory=set)  # infraction ids
+    recalled_hand_overs: set = field(default_factory=set)  # infraction ids
 
-    def last_command(self, kind: str, before_seq: int) -> Optional[_Fact]:
-        found = [f for seq, t, f in self.commands if t == kind and seq < before_seq]
+    def of(self, kind: str) -> list:
+        return self.by_kind.get(kind, [])
+
+    def last_before(self, kind: str, seq: int) -> Optional[_Fact]:
+        found = [f for f in self.of(kind) if f.seq < seq]
         return found[-1] if found else None
 
 
@@ -123,23 +134,18 @@ def _histories(entries: list[tuple[str, Recorded]]) -> dict[str, _History]:
     current: dict[str, _Classification] = {}
     for dossier_id, entry in entries:
         history = out.setdefault(dossier_id, _History())
-        who = current.setdefault(dossier_id, _Classification())
-        data = entry.data
-        if entry.kind == "rule_decision" and data.get("question") == "target_group":
-            current[dossier_id] = _Classification(data.get("target_group"), data.get("region"), data.get("agency"))
-        elif entry.kind == "command":
-            history.commands.append((entry.seq, data.get("type"), _Fact(entry.business_date, who,
-                                                                        data.get("payload") or {})))
-        elif entry.kind == "attest_issued":
-            history.attests.append((entry.seq, _Fact(data.get("attest_on", entry.business_date), who, data)))
-        elif entry.kind == "infraction_established":
-            history.infractions.append((entry.seq, _Fact(data.get("established_on", entry.business_date),
-                                                         who, data)))
-        elif entry.kind == "handed_over":
-            history.hand_overs.append((entry.seq, _Fact(data.get("handed_over_on", entry.business_date),
-                                                        who, data)))
-        elif entry.kind == "component_fulfilled":
-            history.fulfilled.append((entry.seq, _Fact(data.get("on", entry.business_date), who, data)))
+        for stored in read([entry]):
+            fact = stored.fact
+            if fact.kind == "target_group_decided":
+                current[dossier_id] = _Classification(fact.target_group, fact.region, fact.agency)
+                continue
+            if fact.kind == "infraction_closed":
+                if fact.outcome == "withdrawn":
+                    history.withdrawn.add(fact.infraction)
+                if fact.recalled_hand_over is not None:
+                    history.recalled_hand_overs.add(fact.infraction)
+            who = current.setdefault(dossier_id, _Classification())
+            history.by_kind[fact.kind].append(_Fact(stored.seq, stored.effective, who, fact))
     return out
 
 
@@ -155,8 +161,9 @@ def _group(who: _Classification) -> str:
 
 
 def report(source, year: int, as_of: Optional[date] = None) -> dict:
-    """The yearly figures for ``year`` from the journal of ``source`` (Engine, URL, SQLAlchemy
-    engine or Session); with ``as_of``, only what was journaled by the end of that day."""
+    """The yearly figures for ``year`` from the recorded facts of ``source`` (Engine, URL, SQLAlchemy
+    engine or Session); with ``as_of``, only what was recorded by the end of that day (the "foto" a
+    report published then saw). Nothing is recomputed: every decision is read as it was recorded."""
     if as_of is not None and not isinstance(as_of, date):
         raise TypeError(f"as_of must be a date, got {as_of!r}")
     store = SourceStore(source)
@@ -194,12 +201,12 @@ def _registrations(histories: dict[str, _History], year: int) -> dict:
     rows: dict[tuple, dict] = {}
     total = {**_by_group(), "total": 0}
     for history in histories.values():
-        for _, kind, fact in history.commands:
-            if kind != "registered" or not _in_year(fact.on, year):
+        for item in history.of("registered"):
+            if not _in_year(item.on, year):
                 continue
-            key = (fact.who.agency, fact.who.region)
+            key = (item.who.agency, item.who.region)
             row = rows.setdefault(key, {"agency": key[0], "region": key[1], **_by_group(), "total": 0})
-            group = _group(fact.who)
+            group = _group(item.who)
             row[group] += 1
             row["total"] += 1
             total[group] += 1
@@ -212,12 +219,12 @@ def _advice(histories: dict[str, _History], year: int) -> dict:
     counts: dict[str, dict] = {}
     totals = {**_by_group(), "total": 0}
     for history in histories.values():
-        for _, kind, fact in history.commands:
-            if kind != "intake" or not _in_year(fact.on, year):
+        for item in history.of("intake_recorded"):
+            if not _in_year(item.on, year):
                 continue
-            advice = fact.data.get("advice") or "none"
+            advice = item.fact.advice or "none"
             row = counts.setdefault(advice, {"advice": advice, **_by_group(), "total": 0})
-            group = _group(fact.who)
+            group = _group(item.who)
             row[group] += 1
             row["total"] += 1
             totals[group] += 1
@@ -232,6 +239,14 @@ def _advice(histories: dict[str, _History], year: int) -> dict:
     return {"rows": rows, "total": totals}
 
 
+def _vdab_window(contract: _Fact) -> date:
+    """The statistical two-month window of a contract: the months recorded with it (or, for a contract
+    of release 0.1, which recorded none, the months of the parameter on its day)."""
+    cited = (contract.fact.law or {}).get("vdab_months")
+    months = cited["value"] if cited else parameters.value("vdab_months", contract.on)
+    return dates.last_timely_day(contract.on, months=months)
+
+
 def _vdab(histories: dict[str, _History], year: int, horizon: date) -> dict:
     def empty() -> dict:
         return {"contracts": 0, "within": 0, "fulfilled_by_horizon": 0, "pending": 0}
@@ -239,20 +254,18 @@ def _vdab(histories: dict[str, _History], year: int, horizon: date) -> dict:
     overall = empty()
     by_group: dict[str, dict] = {}
     for history in histories.values():
-        for seq, kind, fact in history.commands:
-            if kind != "contract_signed" or not _in_year(fact.on, year) or \
-                    "vdab" not in (fact.data.get("components") or []):
+        for contract in history.of("contract_signed"):
+            if not _in_year(contract.on, year) or "vdab" not in (contract.fact.required or []):
                 continue
-            signed = date.fromisoformat(fact.on)
-            last = dates.last_timely_day(signed, months=parameters.value("vdab_months", signed))
-            group = by_group.setdefault(_group(fact.who), empty())
+            last = _vdab_window(contract)
+            group = by_group.setdefault(_group(contract.who), empty())
             if last > horizon:
                 overall["pending"] += 1
                 group["pending"] += 1
                 continue
-            done = [date.fromisoformat(f.on) for _, t, f in history.commands if t in ("vdab_registered", "vdab_exempt")]
-            done += [date.fromisoformat(f.on) for _, f in history.fulfilled
-                     if f.data.get("component") == "vdab" and f.data.get("by") not in (None, "not_in_contract")]
+            done = [i.on for i in history.of("vdab_registered") + history.of("vdab_exempted")]
+            done += [i.on for i in history.of("component_fulfilled")
+                     if i.fact.component == "vdab" and i.fact.by not in ("not_in_contract", "not_in_regime")]
             first = min((d for d in done if d <= horizon), default=None)
             for bucket in (overall, group):
                 bucket["contracts"] += 1
@@ -269,18 +282,18 @@ def _attest_durations(histories: dict[str, _History], year: int) -> dict:
     by_advice: dict[str, list] = defaultdict(list)
     by_group: dict[str, list] = defaultdict(list)
     for history in histories.values():
-        for seq, fact in history.attests:
-            if not _in_year(fact.on, year):
+        for attest in history.of("attest_issued"):
+            if not _in_year(attest.on, year):
                 continue
-            contract = history.last_command("contract_signed", seq)
+            contract = history.last_before("contract_signed", attest.seq + 1)
             if contract is None:
                 continue
-            months = months_between(date.fromisoformat(contract.on), date.fromisoformat(fact.on))
-            intake = history.last_command("intake", seq)
-            advice = (intake.data.get("advice") if intake else None) or "none"
+            months = months_between(contract.on, attest.on)
+            intake = history.last_before("intake_recorded", attest.seq + 1)
+            advice = (intake.fact.advice if intake else None) or "none"
             overall.append(months)
             by_advice[advice].append(months)
-            by_group[_group(fact.who)].append(months)
+            by_group[_group(attest.who)].append(months)
 
     def summary(values: list[float]) -> dict:
         return {"n": len(values), "median": _median(values)}
@@ -298,12 +311,11 @@ def _mo_tests(histories: dict[str, _History], year: int) -> dict:
     by_group: dict[str, dict] = {}
     for history in histories.values():
         person: dict[str, bool] = {}
-        for _, kind, fact in history.commands:
-            if kind != "test_result" or fact.data.get("component") != "mo" or not _in_year(fact.on, year):
+        for item in history.of("test_judged"):
+            if item.fact.component != "mo" or item.fact.test != "test" or not _in_year(item.on, year):
                 continue
-            passed = component_rules.mo_passed(fact.data["core_percent"], fact.data["total_percent"],
-                                               date.fromisoformat(fact.on))
-            group = _group(fact.who)
+            passed = bool(item.fact.passed)  # as judged when recorded, by the rule of its day
+            group = _group(item.who)
             bucket = by_group.setdefault(group, empty())
             for b in (overall, bucket):
                 b["tests"] += 1
@@ -326,40 +338,51 @@ def _attests(histories: dict[str, _History], year: int) -> dict:
     by_group: Counter = Counter()
     by_agency: Counter = Counter()
     for history in histories.values():
-        for _, fact in history.attests:
-            if _in_year(fact.on, year):
-                by_group[_group(fact.who)] += 1
-                by_agency[fact.who.agency or "none"] += 1
+        for attest in history.of("attest_issued"):
+            if _in_year(attest.on, year):
+                by_group[_group(attest.who)] += 1
+                by_agency[attest.who.agency or "none"] += 1
     return {"total": sum(by_group.values()), "by_target_group": dict(sorted(by_group.items())),
             "by_agency": dict(sorted(by_agency.items()))}
+
+
+def _infractions(history: _History) -> list:
+    """Infractions as recorded, without the withdrawn ones (they never legally existed)."""
+    return [i for i in history.of("infraction_established") if i.fact.infraction not in history.withdrawn]
+
+
+def _hand_overs(history: _History) -> list:
+    return [h for h in history.of("handed_over") if h.fact.infraction not in history.recalled_hand_overs]
 
 
 def _first_infractions(histories: dict[str, _History], year: int) -> dict:
     by_type: Counter = Counter()
     for history in histories.values():
-        if history.infractions:
-            _, first = min(history.infractions, key=lambda item: (item[1].on, item[0]))
+        found = _infractions(history)
+        if found:
+            first = min(found, key=lambda item: (item.on, item.seq))
             if _in_year(first.on, year):
-                by_type[first.data.get("type")] += 1
+                by_type[first.fact.type] += 1
     return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
 
 
 def _handed_over(histories: dict[str, _History], year: int) -> dict:
     by_type: Counter = Counter()
     for history in histories.values():
-        for _, fact in history.hand_overs:
-            if _in_year(fact.on, year):
-                by_type[fact.data.get("type")] += 1
+        for item in _hand_overs(history):
+            if _in_year(item.on, year):
+                by_type[item.fact.type] += 1
     return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
 
 
 def _first_handed_over(histories: dict[str, _History], year: int) -> dict:
     by_type: Counter = Counter()
     for history in histories.values():
-        if history.hand_overs:
-            _, first = min(history.hand_overs, key=lambda item: (item[1].on, item[0]))
+        found = _hand_overs(history)
+        if found:
+            first = min(found, key=lambda item: (item.on, item.seq))
             if _in_year(first.on, year):
-                by_type[first.data.get("type")] += 1
+                by_type[first.fact.type] += 1
     return {"total": sum(by_type.values()), "by_type": dict(sorted(by_type.items()))}
 
 

@@ -70,14 +70,15 @@ def rehash(url: str, dossier_id: str) -> None:
     with sqlite3.connect(sqlite_path(url)) as conn:
         rows = conn.execute(
             "SELECT id, seq, kind, actor, business_time, schema_version, process_version, ruleset, "
-            "rule_version, payload FROM journal_entry WHERE dossier_id = ? ORDER BY seq", (dossier_id,)).fetchall()
+            "rule_version, payload, effective_date FROM journal_entry WHERE dossier_id = ? ORDER BY seq",
+            (dossier_id,)).fetchall()
         prev = GENESIS
         for (entry_id, seq, kind, actor, business_time, schema_version, process_version, ruleset,
-             rule_version, payload) in rows:
+             rule_version, payload, effective_date) in rows:
             digest = entry_hash(prev, dossier_id=dossier_id, seq=seq, kind=kind, actor=actor,
                                 business_time=business_time, schema_version=schema_version,
                                 process_version=process_version, ruleset=ruleset, rule_version=rule_version,
-                                payload=payload)
+                                payload=payload, effective_date=effective_date)
             conn.execute("UPDATE journal_entry SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, entry_id))
             prev = digest
         conn.execute("UPDATE dossier SET journal_head = ?, journal_seq = ? WHERE id = ?",

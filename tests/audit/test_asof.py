@@ -39,7 +39,7 @@ def test_scenario_03_on_1_february_2024_late_registration_open_not_handed_over(a
     assert _deadline(view, "registration")["status"] == "fired"
     assert view["registered_on"] is None
     assert view["waiting_on"] == ["register"]
-    assert [t["timer"] for t in view["timers"]] == ["await_regularisation"]
+    assert [t["timer"] for t in view["timers"]] == ["regularisation"]
     assert view["consistent"] is True and view["divergence"] is None
 
 

@@ -1,78 +1,66 @@
 """A law change as the rules layer expects it — a new dated parameter value and a new ruleset
 version in force from a date D — leaves every recorded history replayable, while dossiers
-after D are decided by the new rule. A change that rewrites the past is caught by the replay.
+after D are decided by the new rule. A change that rewrites the past is caught by the replay,
+and never changes a past report or as-of view (they read the recorded facts).
 
 The hypothetical decree, in force from D = 2030-01-01: attendance of 70 % is enough (a new
 dated value of ``attendance_min_percent``), and refusing a test is no longer an infraction
-(infractions ruleset ``infractions_2022`` version 99).
+(infractions ruleset ``infractions_2022`` version 99, named from D by a new dated value of
+``infraction_ruleset``). No monkeypatching: the law is a :class:`rules.parameters.Law` the
+engine (and the replayer) is built with, and the new ruleset is registered under its name.
 """
 from __future__ import annotations
 
-import shutil
 from datetime import date, time
-from pathlib import Path
-from types import MappingProxyType
 
 import pytest
-import yaml
 
+from engine.asof import state_as_of
 from engine.clock import ManualClock, brussels_instant
-from engine.replay import replay_all, replay_dossier
+from engine.replay import Replayer, replay_all, replay_dossier
+from engine.reports import report
 from rules import host, infractions, parameters
-from rules.dates import as_date
 
 D = date(2030, 1, 1)
 NEW_VERSION = "99"  # far from any real version, so a real infractions v2 can never collide with it
-
-
-def _parameters_with(tmp_path: Path, name: str, change) -> MappingProxyType:
-    """The package's parameter files, copied, with ``change(document)`` applied to one of them."""
-    target = tmp_path / "parameters"
-    shutil.copytree(Path(parameters.__file__).parent / "parameters", target)
-    path = target / f"{name}.yaml"
-    document = yaml.safe_load(path.read_text())
-    change(document)
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    return MappingProxyType(parameters.load(target))
+NEW_RULESET = f"{infractions.REGIME_2022}_v{NEW_VERSION}"
 
 
 def _define_new_ruleset() -> None:
     """Version 99: the 2022 rules, except that a refused test is no longer sanctioned."""
     from rules.conditions import equals, is_true
 
-    name = f"{infractions.REGIME_2022}_v{NEW_VERSION}"
-    if name in host.defined_rulesets():
+    if NEW_RULESET in host.defined_rulesets():
         return
     fresh = equals("target_group", "obligated") & ~is_true("open_same")
     rules = [rule for rule in infractions._rules_2022() if rule.name != "refused_test"]
     rules.append(host.Rule("refused_test_not_sanctioned", fresh & equals("kind", "test_refused"),
                            infractions._decide(None, "refused_test_not_sanctioned")))
-    host.define(name, rules)
+    host.define(NEW_RULESET, rules)
 
 
-@pytest.fixture
-def new_law(monkeypatch, tmp_path):
-    """From D: attendance minimum 70 % (a dated YAML value) and infractions ruleset version 99."""
-    loaded = _parameters_with(tmp_path, "attendance_min_percent", lambda doc: doc["values"].append(
-        {"from": D.isoformat(), "value": 70, "source": "test: hypothetical decree lowering the minimum"}))
-    monkeypatch.setattr(parameters, "_cache", lambda: loaded)
+def decree() -> parameters.Law:
+    """From D: attendance minimum 70 % and infractions ruleset version 99 (two dated values)."""
     _define_new_ruleset()
-    original = infractions.ruleset_for
+    return parameters.default_law().with_overrides({
+        "attendance_min_percent": [{"from": D.isoformat(), "value": 70,
+                                    "source": "test: hypothetical decree lowering the minimum"}],
+        "infraction_ruleset": [{"from": D.isoformat(), "value": NEW_RULESET,
+                                "source": "test: hypothetical decree, refusals no longer sanctioned"}],
+    }, "decree-2030")
 
-    def ruleset_for(on_date):
-        name, version = original(on_date)
-        return (name, NEW_VERSION) if name == infractions.REGIME_2022 and as_date(on_date) >= D else (name, version)
 
-    monkeypatch.setattr(infractions, "ruleset_for", ruleset_for)
+def _engine(tmp_path, law=None, name="law"):
+    from engine.service import bootstrap
+    from engine.settings import Settings
+
+    return bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/{name}.db", demo_data=False),
+                     ManualClock(brussels_instant(date(2029, 1, 1))), law=law)
 
 
 @pytest.fixture
 def engine(tmp_path):
-    from engine.service import bootstrap
-    from engine.settings import Settings
-
-    eng = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/law.db", demo_data=False),
-                    ManualClock(brussels_instant(date(2029, 1, 1))))
+    eng = _engine(tmp_path, decree())
     yield eng
     eng.db.dispose()
 
@@ -101,16 +89,16 @@ def _story(engine, dossier_id: str, year: int, *, attendance: bool = True) -> No
 def _decisions(engine, dossier_id: str) -> dict:
     """The infraction rule decisions of a dossier, by trigger."""
     entries = engine.history(dossier_id, limit=500)["entries"]
-    return {e["payload"]["trigger"]: e for e in entries
-            if e["kind"] == "rule_decision" and e["payload"].get("question") == "infraction"}
+    return {e["payload"]["trigger"]: e for e in entries if e["kind"] == "infraction_rule_decision"}
 
 
-def test_old_histories_replay_unchanged_under_the_new_law(new_law, audit_store):
-    summary = replay_all(audit_store)
+def test_old_histories_replay_unchanged_under_the_new_law(audit_store):
+    with Replayer.for_source(audit_store, law=decree()) as replayer:
+        summary = replay_all(audit_store, replayer=replayer)
     assert summary.ok, summary.to_dict()["divergences"]
 
 
-def test_the_new_rule_decides_after_d_and_the_old_one_before(new_law, engine):
+def test_the_new_rule_decides_after_d_and_the_old_one_before(engine):
     _story(engine, "BEFORE", 2029)
     _story(engine, "AFTER", 2030)
     before, after = _decisions(engine, "BEFORE"), _decisions(engine, "AFTER")
@@ -124,52 +112,88 @@ def test_the_new_rule_decides_after_d_and_the_old_one_before(new_law, engine):
         "infractions_2022", NEW_VERSION)
     assert after["test_refused"]["payload"]["infraction"] is None
     assert after["test_refused"]["payload"]["reason"] == "refused_test_not_sanctioned"
+    assert after["test_refused"]["payload"]["law"]["infraction_ruleset"] == {"value": NEW_RULESET,
+                                                                             "from": D.isoformat()}
     assert [i["type"] for i in engine.outcome("BEFORE")["infractions"]] == [
         "irregular_participation", "refused_test"]
     assert engine.outcome("AFTER")["infractions"] == []
-    # both histories replay to the letter under the code that made them
-    assert replay_dossier(engine, "BEFORE").ok
-    assert replay_dossier(engine, "AFTER").ok
+    # both histories replay to the letter under the law that made them
+    with Replayer.for_source(engine, law=decree()) as replayer:
+        assert replay_dossier(engine, "BEFORE", replayer=replayer).ok
+        assert replay_dossier(engine, "AFTER", replayer=replayer).ok
 
 
-def test_a_new_dossier_after_d_diverges_when_replayed_without_the_new_law(engine, monkeypatch, tmp_path):
-    """The decision recorded under version 99 cannot be reproduced by code that lacks it."""
-    with monkeypatch.context() as patch:
-        loaded = _parameters_with(tmp_path, "attendance_min_percent", lambda doc: doc["values"].append(
-            {"from": D.isoformat(), "value": 70, "source": "test"}))
-        patch.setattr(parameters, "_cache", lambda: loaded)
-        _define_new_ruleset()
-        original = infractions.ruleset_for
-        patch.setattr(infractions, "ruleset_for", lambda on: (original(on)[0], NEW_VERSION)
-                      if as_date(on) >= D else original(on))
-        _story(engine, "AFTER", 2030, attendance=False)
-    result = replay_dossier(engine, "AFTER")
+def test_a_new_dossier_after_d_diverges_when_replayed_without_the_new_law(engine):
+    """The decision recorded under version 99 cannot be reproduced by the law that lacks it."""
+    _story(engine, "AFTER", 2030, attendance=False)
+    result = replay_dossier(engine, "AFTER")  # the package's law: no decree
     assert not result.ok
     assert (result.first_divergence["kind"], result.first_divergence["field"]) == ("rule_version", "rule_version")
     assert (result.first_divergence["recorded"], result.first_divergence["replayed"]) == (NEW_VERSION, "1")
-    assert result.first_divergence["entry_kind"] == "rule_decision"
+    assert result.first_divergence["entry_kind"] == "infraction_rule_decision"
 
 
-def test_a_ruleset_rewritten_for_the_past_is_caught(monkeypatch, audit_store):
+def test_a_ruleset_rewritten_for_the_past_is_caught(audit_store):
     _define_new_ruleset()
-    monkeypatch.setattr(infractions, "ruleset_for", lambda on: (infractions.REGIME_2022, NEW_VERSION))
-    result = replay_dossier(audit_store, "N3")
+    rewritten = parameters.default_law().with_overrides(
+        {"infraction_ruleset": [{"from": "2022-03-01", "value": NEW_RULESET, "source": "test: rewrites the past"}]},
+        "rewrite")
+    with Replayer.for_source(audit_store, law=rewritten) as replayer:
+        result = replay_dossier(audit_store, "N3", replayer=replayer)
     assert not result.ok
     divergence = result.first_divergence
     assert (divergence["kind"], divergence["field"], divergence["entry_kind"]) == (
-        "rule_version", "rule_version", "rule_decision")
+        "rule_version", "rule_version", "infraction_rule_decision")
     assert (divergence["recorded"], divergence["replayed"]) == ("1", NEW_VERSION)
     assert divergence["business_time"].startswith("2024-01-16")
 
 
-def test_a_parameter_changed_for_the_past_is_caught(monkeypatch, tmp_path, audit_store):
-    """Registration period rewritten from 3 to 4 months since 1900 instead of from a new date."""
-    def rewrite(doc):
-        doc["values"][0]["value"] = 4
-    loaded = _parameters_with(tmp_path, "registration_months", rewrite)
-    monkeypatch.setattr(parameters, "_cache", lambda: loaded)
-    result = replay_dossier(audit_store, "N2")
+def test_a_parameter_changed_for_the_past_is_caught_by_replay_and_changes_no_past_answer(tmp_path, audit_store):
+    """Registration period rewritten from 3 to 4 months since 1900 instead of from a new date: the
+    replay names the divergence; the reports and as-of views, which read the recorded facts, do not
+    change — not even those of a store that goes on running under the rewritten law."""
+    rewritten = parameters.default_law().with_overrides(
+        {"registration_months": [{"from": "1900-01-01", "value": 4, "source": "test: rewrites the past"}]},
+        "rewrite")
+    with Replayer.for_source(audit_store, law=rewritten) as replayer:
+        result = replay_dossier(audit_store, "N2", replayer=replayer)
     assert not result.ok
     divergence = result.first_divergence
-    assert (divergence["field"], divergence["entry_kind"]) == ("payload", "timer_armed")
-    assert divergence["recorded"]["due_at"] != divergence["replayed"]["due_at"]
+    assert (divergence["field"], divergence["entry_kind"]) == ("payload", "deadline_armed")
+    assert divergence["recorded"]["last_timely"] != divergence["replayed"]["last_timely"]
+
+    # the past read from the facts is the same under either law
+    before = (report(audit_store, 2024), state_as_of(audit_store, "N2", date(2024, 5, 10)))
+    with parameters.using(rewritten):
+        after = (report(audit_store, 2024), state_as_of(audit_store, "N2", date(2024, 5, 10)))
+    assert after == before
+    assert before[1]["infractions"][0]["established_on"] == "2024-05-01"  # as recorded, by 3 months
+
+
+def test_a_store_keeps_its_past_when_a_dated_parameter_changes_for_a_past_period(tmp_path):
+    """The same store, first under the law, then under a law whose regularisation period for 2029 is
+    60 days: the past report and as-of view are unchanged, new decisions follow the changed value,
+    and the replay (under the changed law) names the first decision it would now take differently."""
+    under_law = _engine(tmp_path, None, "store")
+    _story(under_law, "PAST", 2029)
+    past_report = report(under_law, 2029)
+    past_view = state_as_of(under_law, "PAST", date(2029, 4, 15))
+    assert past_view["infraction_details"][0]["regularisation_last_day"] == "2029-05-01"
+    under_law.db.dispose()
+
+    changed = parameters.default_law().with_overrides(
+        {"regularisation_days": [{"from": "2029-01-01", "value": 60, "source": "test: retroactive change"}]},
+        "retroactive")
+    under_change = _engine(tmp_path, changed, "store")
+    _story(under_change, "LATER", 2029)
+    assert report(under_change, 2029)["registrations"]["total"]["total"] == 2
+    assert state_as_of(under_change, "PAST", date(2029, 4, 15)) == past_view
+    later = under_change.dossier_view("LATER")["infraction_details"][0]
+    assert later["regularisation_last_day"] == "2029-05-31"  # the changed value decides new notices
+    for key in ("attest_duration_months", "mo_tests", "first_infractions", "advice"):
+        assert report(under_change, 2029)[key] != {} and past_report[key] is not None
+    with Replayer.for_source(under_change, law=changed) as replayer:
+        result = replay_dossier(under_change, "PAST", replayer=replayer)
+    assert not result.ok
+    assert (result.first_divergence["entry_kind"], result.first_divergence["field"]) == ("notice_issued", "payload")
+    under_change.db.dispose()

@@ -1,0 +1,81 @@
+"""The dossier as a projection of its journal: on any day, as known at any moment.
+
+A dossier changes only by its facts (:mod:`engine.facts`), so folding the recorded facts
+rebuilds it without running a rule (ENGINEERING.md principles 10 and 12): the past is read,
+never recomputed with today's code. Two time axes:
+
+* ``as_of`` (a day): only facts that had happened by the end of that day — their effective
+  date (:meth:`engine.facts.Fact.effective`; the entry's day for bookkeeping facts);
+* ``known_on`` (a day): only entries recorded by the end of that day — "what did we know
+  when we fined?".
+
+Entries of every schema version are read through :mod:`engine.upcast`. A fact whose
+subject is left out by the filter (an extension of a deadline that had not started yet on
+``as_of``) is skipped.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Optional
+
+from .dossier import DossierState
+from .facts import Fact
+from .upcast import facts_of
+
+
+@dataclass(frozen=True)
+class StoredFact:
+    """One typed fact with the journal entry it came from."""
+
+    seq: int
+    entered: date  # the entry's business day
+    fact: Fact
+    actor: str = ""
+    process_version: Optional[str] = None
+
+    @property
+    def effective(self) -> date:
+        return self.fact.effective() or self.entered
+
+
+def read(entries: Iterable) -> list[StoredFact]:
+    """The typed facts of journal entries (ORM rows, :class:`engine.replay.Recorded` or dicts with the
+    same fields), oldest first."""
+    out = []
+    for entry in entries:
+        get = entry.get if isinstance(entry, dict) else (lambda k, e=entry: getattr(e, k))
+        payload = get("payload")
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        entered = date.fromisoformat(get("business_date") or get("business_time")[:10])
+        for fact in facts_of(get("kind"), get("schema_version"), payload, day=entered,
+                             ruleset=get("ruleset"), rule_version=get("rule_version")):
+            out.append(StoredFact(get("seq"), entered, fact, get("actor"), get("process_version")))
+    return out
+
+
+def visible(facts: Iterable[StoredFact], *, as_of: Optional[date] = None,
+            known_on: Optional[date] = None) -> list[StoredFact]:
+    return [f for f in facts if (known_on is None or f.entered <= known_on)
+            and (as_of is None or f.effective <= as_of)]
+
+
+def fold(dossier_id: str, facts: Iterable[StoredFact], *, as_of: Optional[date] = None,
+         known_on: Optional[date] = None) -> DossierState:
+    """The dossier after the facts visible on ``as_of`` as known on ``known_on`` (both optional)."""
+    state = DossierState(id=dossier_id)
+    for stored in visible(facts, as_of=as_of, known_on=known_on):
+        try:
+            stored.fact.apply(state)
+        except (KeyError, StopIteration, AttributeError):
+            if as_of is None and known_on is None:
+                raise  # the whole journal must fold: a fact about nothing is a broken journal
+            continue  # its subject is not visible on that day
+    return state
+
+
+def differences(a: DossierState, b: DossierState) -> list[str]:
+    """The fields in which two states differ (names), for the consistency check of a stored snapshot."""
+    left, right = a.to_json(), b.to_json()
+    return sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
