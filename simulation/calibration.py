@@ -307,8 +307,8 @@ def format_comparison(rows: list[dict], title: str = "") -> str:
 # ----------------------------------------------------------------------------- cohort figures from the journal
 
 
-_COHORT_KINDS = ("import", "rule_decision", "command", "attest_issued", "handed_over", "decision_recorded",
-                 "infraction_established")
+_COHORT_KINDS = ("import", "target_group_decided", "command", "attest_issued", "handed_over", "decision_recorded",
+                 "infraction_established", "test_judged")
 
 
 def _months_between(start: date, end: date) -> float:
@@ -323,14 +323,13 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
     """
     from rules import dates as legal
     from rules import parameters
-    from rules.components import mo_passed
     from sqlmodel import Session, select
 
     from engine.models import JournalEntry
 
     db = getattr(source, "db", source)
     per: dict[str, dict] = defaultdict(lambda: {"commands": [], "decisions": [], "attests": [], "hand_overs": [],
-                                                "decided": []})
+                                                "decided": [], "exemption_tests": []})
     starts: dict[str, date] = {}
     newcomers: dict[str, dict] = {}
     with Session(db) as session:
@@ -343,14 +342,17 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
                 newcomer = data["newcomer"]
                 newcomers[dossier_id] = newcomer
                 starts[dossier_id] = date.fromisoformat(newcomer["obligation_start"])
-            elif kind == "rule_decision" and data.get("question") == "target_group":
+            elif kind == "target_group_decided":
                 item["decisions"].append(data)
             elif kind == "command":
-                item["commands"].append((data.get("type"), date.fromisoformat(day), data.get("payload") or {}))
+                body = data.get("payload") or {}
+                item["commands"].append((data.get("type"), date.fromisoformat(body.get("on") or day), body))
+            elif kind == "test_judged" and data.get("test") == "exemption_test":
+                item["exemption_tests"].append(bool(data["passed"]))  # as judged when recorded
             elif kind == "attest_issued":
                 item["attests"].append(date.fromisoformat(data["attest_on"]))
             elif kind == "handed_over":
-                item["hand_overs"].append((date.fromisoformat(data["handed_over_on"]), data.get("type")))
+                item["hand_overs"].append((date.fromisoformat(data["on"]), data.get("type")))
             elif kind == "decision_recorded":
                 item["decided"].append(data.get("decision"))
     cohort = [d for d, start in starts.items() if start.year == year]
@@ -393,10 +395,8 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
         if contract is not None and contract.year == year and item["attests"]:
             advice = next((p.get("advice") for t, _, p in commands if t == "intake"), None)
             durations.append((_months_between(contract, item["attests"][0]), advice, group))
-        for t, on, payload in commands:
-            if t == "mo_exemption_test":
-                exemption_tests += 1
-                exemption_passed += mo_passed(payload["core_percent"], payload["total_percent"], on)
+        exemption_tests += len(item["exemption_tests"])
+        exemption_passed += sum(item["exemption_tests"])
         if group == "obligated":
             firsts = sorted(h for h in item["hand_overs"] if h[1] != "b1_not_attained")
             first_hand_overs += bool(firsts)

@@ -8,7 +8,7 @@ from the dossier's journal and view alone:
   intermediate timers / event gateways whose timer is armed;
 * **armed** — boundary timers armed on a waiting task (a running legal deadline);
 * **done** — start events of started instances, completed user tasks
-  (``task_completed``), fired timers (``timer_fired``) and the service tasks the
+  (``task_completed``), fired deadlines (``deadline_fired``) and the service tasks the
   journal shows ran, carried forward through the automatic elements that follow
   (service tasks, gateways — a join only when all its inputs are done — and end
   events); **flows** — the sequence flows taken between them.
@@ -143,7 +143,9 @@ def traces(entries: list[dict]) -> list[InstanceTrace]:
             trace.armed.discard(payload["timer"])
         elif kind == "task_completed":
             trace.evidence.add(payload["task"])
-        elif kind == "timer_fired":
+        elif kind == "deadline_fired":
+            trace.evidence.add(DEADLINE_TIMERS.get(payload["name"], payload["name"]))
+        elif kind == "timer_fired":  # journals of release 0.1
             trace.evidence.add(payload["timer"])
         elif kind == "attest_issued":
             trace.evidence.add("issue_attest_task")
@@ -158,13 +160,21 @@ def traces(entries: list[dict]) -> list[InstanceTrace]:
             trace.evidence.update(("regularisation_deadline", "hand_over_task"))
         elif kind == "infraction_closed":
             outcome = payload.get("outcome")
+            after = trace.handed_over
             if outcome == "regularised":
-                trace.evidence.add("regularised")
+                trace.evidence.add("regularised_after_handover" if after else "regularised")
             elif outcome == "annulled":
-                trace.evidence.add("annulled_after_handover" if trace.handed_over else "annulled_in_period")
+                trace.evidence.add("annulled_after_handover" if after else "annulled_in_period")
+            elif outcome == "withdrawn":
+                trace.evidence.add("withdrawn_after_handover" if after else "withdrawn_in_period")
         elif kind == "decision_recorded":
             trace.evidence.add("record_decision_task")
     return sorted(by_id.values(), key=lambda t: (t.infraction is not None, t.instance))
+
+
+#: deadline name (journal) → the BPMN timer event that fired it (processes/README.md)
+DEADLINE_TIMERS = {"registration": "registration_deadline", "reregistration": "reregistration_deadline",
+                   "vdab": "vdab_deadline", "b1": "b1_due"}
 
 
 def highlight(graph: Graph, trace: InstanceTrace, view: dict) -> dict:

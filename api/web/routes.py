@@ -259,7 +259,8 @@ def _events_for(actor: Actor, view: dict) -> tuple[list[str], list[str]]:
     if not _handed_over_types(view):
         allowed = [e for e in allowed if e not in commands.ENFORCEMENT_EVENTS]
     suggested = []
-    for step in view.get("waiting_on", []):
+    waiting = set(view.get("waiting_on", []))
+    for step in [s for s in views.STEP_EVENTS if s in waiting]:  # in the trajectory's order
         for event in views.STEP_EVENTS.get(step, ()):
             if event in allowed and event not in suggested:
                 suggested.append(event)
@@ -356,7 +357,9 @@ def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
     actor, view = allowed
     _, fields = _form_context(event_type, view)
     names = {f.name for f in fields}
-    prefill = {k: v for k, v in request.query_params.items() if k in names}
+    # the day the fact happened: today by the store's business clock, unless the caseworker enters another
+    prefill = {"on": views.today(request.app.state.engine).isoformat()}
+    prefill.update({k: v for k, v in request.query_params.items() if k in names})
     return _event_page(request, actor, event_type, view, fields, forms.empty_submission(prefill))
 
 

@@ -76,13 +76,13 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     v = tr.v
     if kind == "import":
         return tr.t("timeline.import", id=(p.get("newcomer") or {}).get("id", ""))
-    if kind == "rule_decision":
-        if p.get("question") == "target_group":
-            text = tr.t("timeline.rule_target_group", target_group=v(p.get("target_group")))
-            if p.get("reasons"):
-                text += f" ({tr.vs(p['reasons'])})"
-            return text
-        result = v(p["infraction"]) if p.get("infraction") else tr.t("timeline.no_infraction", reason=p.get("reason"))
+    if kind == "target_group_decided" or (kind == "rule_decision" and p.get("question") == "target_group"):
+        text = tr.t("timeline.rule_target_group", target_group=v(p.get("target_group")))
+        if p.get("reasons"):
+            text += f" ({tr.vs(p['reasons'])})"
+        return text
+    if kind in ("infraction_rule_decision", "rule_decision"):
+        result = v(p["infraction"]) if p.get("infraction") else tr.t("timeline.no_infraction", reason=v(p.get("reason")))
         return tr.t("timeline.rule_infraction", trigger=v(p.get("trigger")), result=result)
     if kind == "instance_started":
         text = tr.t("timeline.instance_started", process=v(p.get("process")))
@@ -96,9 +96,11 @@ def timeline_line(tr: Translator, entry: dict) -> str:
         decision = (p.get("data") or {}).get("decision")
         return f"{text}: {v(decision)}" if decision else text
     if kind == "fee_charged":
-        return tr.t("timeline.fee_charged", item=v(p.get("item")), amount=p.get("amount_eur"))
+        return tr.t("timeline.fee_charged", item=v(p.get("item")), amount=p.get("amount", p.get("amount_eur")))
     if kind == "component_fulfilled":
         return tr.t("timeline.component_fulfilled", component=v(p.get("component")), by=v(p.get("by")))
+    if kind == "deadline_fired":
+        return tr.t("timeline.timer_fired", timer=v(p.get("name")), day=p.get("last_timely"))
     if kind == "timer_fired":
         return tr.t("timeline.timer_fired", timer=v(p.get("timer")), day=p.get("last_timely_day"))
     if kind in ("infraction_established", "handed_over"):
@@ -116,15 +118,24 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     if kind == "b1_checked":
         return tr.t("timeline.b1_checked", outcome=v(p.get("outcome")))
     if kind == "deadline_extended":
-        return tr.t("timeline.deadline_extended", deadline=v(p.get("deadline")), old=p.get("from"), new=p.get("to"))
+        return tr.t("timeline.deadline_extended", deadline=v(p.get("name", p.get("deadline"))),
+                    old=p.get("previous", p.get("from")), new=p.get("last_timely", p.get("to")))
     if kind == "deadline_armed":
-        return tr.t("timeline.deadline_armed", deadline=v(p.get("deadline")), start=p.get("start"))
-    if kind == "deadline_stopped":
-        return tr.t("timeline.deadline_stopped", deadline=v(p.get("deadline")))
+        return tr.t("timeline.deadline_armed", deadline=v(p.get("name", p.get("deadline"))), start=p.get("start"))
+    if kind in ("deadline_stopped", "deadline_met", "deadline_withdrawn"):
+        return tr.t("timeline.deadline_stopped", deadline=v(p.get("name", p.get("deadline"))))
     if kind == "annulment_requested":
         return tr.t("timeline.annulment_requested", infraction=p.get("infraction"))
     if kind == "sweep":
         return tr.t("timeline.sweep", timers=tr.vs(p.get("timers") or []))
+    if kind == "waiting":
+        return tr.t("timeline.waiting", steps=tr.vs(p.get("steps") or []))
+    if kind == "suspension_recorded":
+        return tr.t("timeline.suspension", start=p.get("start"), end=p.get("end"), days=p.get("days_added"))
+    if kind == "newcomer_changed":
+        return tr.t("timeline.newcomer_changed", field=v(p.get("field")), value=v(p.get("value")))
+    if "on" in p:  # a step recorded with the day it happened
+        return tr.t("timeline.on_day", day=p.get("on"))
     return ""
 
 

@@ -187,7 +187,9 @@ def test_a_valid_event_is_recorded_and_redirects_to_the_dossier(client, engine, 
     page = client.get(response.headers["location"]).text
     assert "Opgeslagen: Aanmelding bij het agentschap." in page
     history = engine.history("n1")["entries"]
-    assert history[-3]["actor"] == "caseworker:u1"  # the signed-in user, as through the API
+    [command] = [e for e in history if e["kind"] == "command"]
+    assert command["actor"] == "caseworker:u1"  # the signed-in user, as through the API
+    assert command["payload"] == {"type": "registered", "payload": {"on": "2024-02-01"}}  # the form's default day
 
 
 def test_every_caseworker_event_has_a_generated_form(client, dossier):
@@ -245,7 +247,7 @@ def test_values_typed_are_kept_after_an_error(client, dossier):
 def test_an_event_that_does_not_fit_the_state_is_a_form_error(client, engine, dossier):
     response = post(client, dossier, "contract_signed", {"components": ["mo"]}, version=1)
     assert response.status_code == 409
-    assert "contract before registration" in response.text
+    assert "does not wait for contract_signed; it waits for: register" in response.text
     assert engine.dossier_view("n1")["contract_signed_on"] is None
 
 
