@@ -408,6 +408,11 @@ def _progress() -> Progress:
                     console=err, transient=False, disable=not sys.stderr.isatty())
 
 
+from api import cli_ops  # noqa: E402  (operators' commands: incidents, processes, migrate, sweeper)
+
+cli_ops.register(app)
+
+
 def main() -> None:
     app()
 
