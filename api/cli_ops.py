@@ -18,6 +18,8 @@ incidents_app = typer.Typer(help="Incidents: dossiers whose step raised in the s
 
 def register(app: typer.Typer) -> None:
     app.add_typer(incidents_app, name="incidents")
+    app.add_typer(processes_app, name="processes")
+    app.command("migrate")(migrate)
 
 
 def _cli():
@@ -110,3 +112,116 @@ def incidents_resolve(incident_id: int = typer.Argument(..., help="Incident id."
     except EngineError as error:
         cli._fail(error.message, 1 if error.status in (404, 409) else 2)
     typer.echo(json.dumps(result.to_dict(trace=False), indent=2))
+
+
+processes_app = typer.Typer(help="Deployed process versions, where their instances wait, how versions differ.",
+                            no_args_is_help=True)
+
+
+@processes_app.command("list")
+def processes_list(as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+                   database: Optional[str] = _database_option()) -> None:
+    """Every deployed version: when it was deployed, whether new instances start on it, its instances."""
+    from engine import processes
+
+    engine, _ = _cli()._engine(database)
+    rows = processes.versions(engine)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['name']}@{row['version']:<4} deployed {row['deployed_at']}  {row['content_hash']}  "
+                   f"{'current' if row['current'] else '       '}  waiting {row['instances']['waiting']:>7}  "
+                   f"completed {row['instances']['completed']:>7}")
+
+
+@processes_app.command("show")
+def processes_show(name: str = typer.Argument(..., help="trajectory | enforcement"),
+                   version: Optional[int] = typer.Argument(None, help="Version (default: the current one)."),
+                   database: Optional[str] = _database_option()) -> None:
+    """One version and how many of its waiting instances wait in each user task or catch event."""
+    from engine import processes
+    from engine.errors import EngineError
+
+    cli = _cli()
+    engine, _ = cli._engine(database)
+    if name not in processes.PROCESS_NAMES:
+        cli._fail(f"NAME: {name!r} is not one of {', '.join(processes.PROCESS_NAMES)}")
+    try:
+        detail = processes.version_detail(engine, name, version or engine.processes.current(name).version)
+    except EngineError as error:
+        cli._fail(error.message, 1)
+    typer.echo(json.dumps(detail, indent=2, ensure_ascii=False))
+
+
+@processes_app.command("diff")
+def processes_diff(name: str = typer.Argument(..., help="trajectory | enforcement"),
+                   old: Optional[int] = typer.Argument(None, metavar="V", help="Old version (default: the one "
+                                                                              "before W)."),
+                   new: Optional[int] = typer.Argument(None, metavar="W", help="New version (default: current)."),
+                   database: Optional[str] = _database_option()) -> None:
+    """Tasks added, removed, renamed and changed between two versions (SpiffWorkflow's spec diff)."""
+    from engine import migration, processes
+    from engine.errors import EngineError
+
+    cli = _cli()
+    engine, _ = cli._engine(database)
+    if name not in processes.PROCESS_NAMES:
+        cli._fail(f"NAME: {name!r} is not one of {', '.join(processes.PROCESS_NAMES)}")
+    new = new or engine.processes.current(name).version
+    old = old or new - 1
+    if old < 1:
+        cli._fail(f"{name} has only version {new}: nothing to compare")
+    try:
+        typer.echo(json.dumps(migration.spec_diff(engine, name, old, new), indent=2))
+    except EngineError as error:
+        cli._fail(error.message, 1)
+
+
+def migrate(process: str = typer.Option(..., "--process", help="trajectory | enforcement"),
+            to: int = typer.Option(..., "--to", metavar="W", help="The version to move instances to."),
+            from_: Optional[int] = typer.Option(None, "--from", metavar="V", help="Only instances on this version "
+                                                                                  "(default: every other)."),
+            dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="Only these dossiers (repeatable)."),
+            dry_run: bool = typer.Option(False, "--dry-run", help="Only say, per instance, whether it can move and "
+                                                                  "why not; change nothing."),
+            batch: int = typer.Option(100, min=1, max=10_000, help="Progress is reported every N instances."),
+            user: str = typer.Option("cli", help="Who migrates (journaled as admin:USER)."),
+            out: Optional[str] = typer.Option(None, "--out", help="Write the full report (every instance, what "
+                                                                  "changes in it) as JSON to this file."),
+            database: Optional[str] = _database_option()) -> None:
+    """Move running instances to another process version, one transaction per instance.
+
+    Blocked instances (a waiting task removed, a changed timer, ...) stay where they are and are
+    listed with the reason. A run that was interrupted (crash, kill) is resumed by running the same
+    command again. Exit 1 when an instance was blocked or failed."""
+    from pathlib import Path
+
+    from engine import migration
+    from engine.errors import EngineError
+
+    cli = _cli()
+    engine, _ = cli._engine(database)
+    with cli._progress() as progress:
+        task = progress.add_task("planning" if dry_run else "migrating", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = migration.migrate(engine, process, to, from_version=from_, dossiers=dossier or None,
+                                       dry_run=dry_run, actor=f"admin:{user}", batch=batch,
+                                       detail=out is not None, on_progress=on_progress)
+        except EngineError as error:
+            cli._fail(error.message, 1 if error.status == 404 else 2)
+    summary = report.to_dict()
+    if out:
+        Path(out).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    blocked = [p for p in summary.pop("instances") if not p["can_migrate"]]
+    for plan in blocked[:20]:
+        cli.err.print(f"{plan['instance_id']} ({plan['status']}): {'; '.join(plan['reasons'])}", highlight=False,
+                      soft_wrap=True)
+    if len(blocked) > 20:
+        cli.err.print(f"… and {len(blocked) - 20} more (see --out)", highlight=False)
+    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    raise typer.Exit(1 if any(s in report.counts for s in ("blocked", "failed")) else 0)

@@ -182,8 +182,12 @@ def check_and_migrate(workflow, target_spec, plan: InstancePlan) -> InstancePlan
                       if target_spec.task_specs.get(t.task_spec.name) is not t.task_spec})
     if foreign:
         plan.reasons.append(f"tasks {', '.join(map(repr, foreign))} have no place in version {plan.to_version}")
-    runnable = sorted({t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY)
-                       if not t.task_spec.manual})
+    ready = [t for t in workflow.get_tasks(state=TaskState.READY) if not t.task_spec.manual]
+    due = sorted({t.task_spec.name for t in ready if getattr(t.task_spec, "event_definition", None) is not None})
+    runnable = sorted({t.task_spec.name for t in ready} - set(due))
+    if due:
+        plan.reasons.append(f"its timer(s) {', '.join(map(repr, due))} are due now: let the sweep fire them "
+                            "first, then migrate")
     if runnable:
         plan.reasons.append(f"after the move the engine step(s) {', '.join(map(repr, runnable))} would run at "
                             "once; migrate when the instance waits elsewhere")

@@ -64,3 +64,40 @@ def resolve_incident(request: Request, body: Resolution, incident_id: int = INCI
                      actor: Actor = Depends(require(ADMIN))) -> dict:
     engine = get_engine(request)
     return incidents.resolve(engine, incident_id, body.reason, actor.label, engine.clock.now()).to_dict()
+
+
+@router.get("/admin/processes", operation_id="list_process_versions",
+            summary="Every deployed process version: when, whether current, its waiting and completed instances",
+            responses=errors(401, 403))
+def list_processes(request: Request, actor: Actor = Depends(require(ADMIN))) -> list:
+    from engine import processes
+    return processes.versions(get_engine(request))
+
+
+@router.get("/admin/processes/{name}/diff", operation_id="diff_process_versions",
+            summary="Tasks added, removed, renamed and changed from one version to another",
+            responses=errors(401, 403, 404, 422))
+def diff_processes(request: Request, name: ProcessName,
+                   from_: int = Query(..., alias="from", ge=1, le=INT32, description="The old version"),
+                   to: int = Query(..., ge=1, le=INT32, description="The new version"),
+                   actor: Actor = Depends(require(ADMIN))) -> dict:
+    from engine import migration
+    return migration.spec_diff(get_engine(request), name, from_, to)
+
+
+@router.get("/admin/processes/{name}/{version}", operation_id="get_process_version",
+            summary="One process version and how many instances wait in each user task or catch event",
+            responses=errors(401, 403, 404, 422))
+def get_process(request: Request, name: ProcessName, version: int = VERSION,
+                actor: Actor = Depends(require(ADMIN))) -> dict:
+    from engine import processes
+    return processes.version_detail(get_engine(request), name, version)
+
+
+@router.get("/admin/migrations", operation_id="list_migration_runs",
+            summary="The latest instance-migration runs (inburgering migrate) with their instances per status",
+            responses=errors(401, 403, 422))
+def list_migrations(request: Request, limit: int = Query(20, ge=1, le=MAX_LIMIT),
+                    actor: Actor = Depends(require(ADMIN))) -> list:
+    from engine import migration
+    return migration.runs(get_engine(request), limit=limit)
