@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(incidents_app, name="incidents")
     app.add_typer(processes_app, name="processes")
     app.command("migrate")(migrate)
+    app.command("sweeper")(sweeper)
 
 
 def _cli():
@@ -225,3 +226,54 @@ def migrate(process: str = typer.Option(..., "--process", help="trajectory | enf
         cli.err.print(f"… and {len(blocked) - 20} more (see --out)", highlight=False)
     typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     raise typer.Exit(1 if any(s in report.counts for s in ("blocked", "failed")) else 0)
+
+
+def sweeper(once: bool = typer.Option(False, "--once", help="Sweep once now, print the report, exit (1 when a "
+                                                            "dossier failed)."),
+            hour: Optional[int] = typer.Option(None, "--hour", min=0, max=23, help="Hour of the daily sweep, "
+                                               "Europe/Brussels (default: INBURGERING_SWEEP_HOUR or 2)."),
+            start_sweep: bool = typer.Option(True, "--start-sweep/--no-start-sweep", help="Also sweep once at "
+                                             "start (catches up after downtime; a sweep is idempotent)."),
+            metrics_port: Optional[int] = typer.Option(None, "--metrics-port", min=1, max=65535,
+                                                       help="Serve this process's Prometheus metrics on "
+                                                            "127.0.0.1:PORT (sweep duration, timers fired)."),
+            database: Optional[str] = _database_option()) -> None:
+    """The deadline sweep as its own process: the scheduler's daily job without the API.
+
+    Run one or more next to `serve --no-scheduler` on PostgreSQL (dossiers are claimed with
+    SKIP LOCKED, so sweepers never fire a timer twice); see README "Operating"."""
+    import logging
+    import os
+
+    from api.logs import configure
+    from timers import sweep as sweeping
+
+    cli = _cli()
+    try:
+        configure()
+    except ValueError as error:
+        cli._fail(str(error))
+    logging.basicConfig(level=logging.INFO)
+    engine, settings = cli._engine(database)
+    if once:
+        report = sweeping.sweep(engine)
+        typer.echo(json.dumps(report.__dict__))
+        raise typer.Exit(1 if report.errors else 0)
+    if hour is None:
+        raw = os.environ.get("INBURGERING_SWEEP_HOUR", str(settings.sweep_hour))
+        if not raw.isdigit() or not 0 <= int(raw) <= 23:
+            cli._fail(f"INBURGERING_SWEEP_HOUR={raw!r}: expected an hour 0-23")
+        hour = int(raw)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from api.metrics import observe_sweep
+        sweeping.SWEEP_OBSERVERS.append(observe_sweep)
+        start_http_server(metrics_port, addr="127.0.0.1")
+    from timers.scheduler import sweeper_scheduler
+
+    scheduler = sweeper_scheduler(engine, hour)
+    cli.err.print(f"sweeper: daily at {hour:02d}:00 Europe/Brussels on {settings.database_url}", highlight=False)
+    if start_sweep:
+        scheduler.add_job(scheduler.get_job("deadline-sweep").func, id="start-sweep")
+    scheduler.start()  # blocks; SIGTERM/SIGINT stop it between two dossiers' transactions

@@ -14,10 +14,13 @@ from engine.incidents import IncidentRaised
 
 
 def install(app: FastAPI) -> None:
+    from . import logs, metrics
     from .routes import admin
 
     app.include_router(admin.router)
     app.add_exception_handler(IncidentRaised, incident_raised)
+    metrics.install(app)
+    logs.install(app)  # added last: the outermost middleware, so every log line of a request has its id
 
 
 async def incident_raised(request: Request, exc: IncidentRaised) -> JSONResponse:
