@@ -17,8 +17,8 @@ per instance whether it **can** move, and say why not:
 * a task it already completed was removed or changed other than in name or documentation
   (its tokens have passed it; a new task behind it would never be reached, a join could wait
   for it forever);
-* after the move an engine step would be ready to run at once, or the state would not load
-  again on the new spec (checked by a round trip).
+* after the move an engine step would be ready to run at once, or a task would be left with a
+  spec that the new version does not have (its state would not load again).
 
 An instance that can move is moved in its own transaction, like a command: loaded from the
 cache or a read-only snapshot, changed in memory, written with the dossier's version check
@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Optional
 
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, func, insert, select, update
 from sqlmodel import SQLModel
@@ -123,6 +123,17 @@ class InstancePlan:
         return asdict(self)
 
 
+def _wait_states(workflow) -> list[str]:
+    """What spiff.wait_states gives (ready user tasks, waiting catch events), in one pass over the tasks."""
+    names = set()
+    for task in workflow.tasks.values():
+        if task.state == TaskState.READY and task.task_spec.manual:
+            names.add(task.task_spec.name)
+        elif task.state == TaskState.WAITING and getattr(task.task_spec, "event_definition", None) is not None:
+            names.add(task.task_spec.name)
+    return sorted(names)
+
+
 def _state(task) -> str:
     return TaskState.get_name(task.state)
 
@@ -135,13 +146,13 @@ def check_and_migrate(workflow, target_spec, plan: InstancePlan) -> InstancePlan
     """Decide whether ``workflow`` can move to ``target_spec``; if so, move it (in memory).
 
     ``plan.reasons`` names every obstacle; ``plan.changes`` the tasks whose spec changes."""
-    plan.waiting_before = spiff.wait_states(workflow)
+    plan.waiting_before = _wait_states(workflow)
     if workflow.subprocesses:
         plan.reasons.append("the instance has subprocesses, which this engine does not migrate")
         plan.can_migrate = False
         return plan
-    top, _ = diff_workflow(_serializer_registry(), workflow, target_spec, {})
-    spec_diff = SpecDiff(_serializer_registry(), workflow.spec, target_spec)
+    spec_diff = _spec_diff(workflow.spec, target_spec)
+    top = WorkflowDiff(workflow, spec_diff)  # what diff_workflow does, with the spec diff computed once per pair
     changed_specs = spec_diff.changed
     for task in top.removed:
         if task.has_state(WAITS):
@@ -191,15 +202,24 @@ def check_and_migrate(workflow, target_spec, plan: InstancePlan) -> InstancePlan
     if runnable:
         plan.reasons.append(f"after the move the engine step(s) {', '.join(map(repr, runnable))} would run at "
                             "once; migrate when the instance waits elsewhere")
-    if not plan.reasons:
-        try:
-            spiff.load_state(json.loads(json.dumps(spiff.dump_state(workflow))), target_spec)
-        except Exception as err:  # noqa: BLE001 - any failure to reload means: do not save it
-            plan.reasons.append(f"the moved state does not load on version {plan.to_version}: "
-                                f"{type(err).__name__}: {err}")
     plan.can_migrate = not plan.reasons
-    plan.waiting_after = spiff.wait_states(workflow)
+    plan.waiting_after = _wait_states(workflow)
     return plan
+
+
+_SPEC_DIFFS: dict[tuple[int, int], SpecDiff] = {}
+
+
+def _spec_diff(old_spec, new_spec) -> SpecDiff:
+    """SpiffWorkflow's SpecDiff of two parsed specs, computed once per pair (specs are parsed once
+    per version and kept, engine/processes.py); it is only read afterwards."""
+    key = (id(old_spec), id(new_spec))
+    found = _SPEC_DIFFS.get(key)
+    if found is None or found._specs != (old_spec, new_spec):
+        found = SpecDiff(_serializer_registry(), old_spec, new_spec)
+        found._specs = (old_spec, new_spec)  # holds both alive, so their ids are not reused
+        _SPEC_DIFFS[key] = found
+    return found
 
 
 def _real_changes(spec, attrs, alignment) -> list[str]:
