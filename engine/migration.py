@@ -218,6 +218,8 @@ def _spec_diff(old_spec, new_spec) -> SpecDiff:
     if found is None or found._specs != (old_spec, new_spec):
         found = SpecDiff(_serializer_registry(), old_spec, new_spec)
         found._specs = (old_spec, new_spec)  # holds both alive, so their ids are not reused
+        if len(_SPEC_DIFFS) >= 16:  # a handful of version pairs in practice; never grow without bound
+            _SPEC_DIFFS.pop(next(iter(_SPEC_DIFFS)))
         _SPEC_DIFFS[key] = found
     return found
 
