@@ -230,6 +230,8 @@ def listing(engine, *, status: Optional[str] = OPEN, dossier_id: Optional[str] =
             offset: int = 0, limit: int = 50) -> dict:
     if status is not None and status not in STATUSES:
         raise InvalidInput("$.status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    if dossier_id is not None and "\x00" in dossier_id:
+        raise InvalidInput("$.query.dossier", "must not contain NUL characters")
     query = select(INCIDENT)
     if status is not None:
         query = query.where(INCIDENT.c.status == status)
@@ -257,6 +259,8 @@ def resolve(engine, incident_id: int, reason: str, by: str, now: datetime) -> In
         raise InvalidInput("$.reason", "a reason is required to resolve an incident")
     if len(reason) > MAX_REASON_CHARS:
         raise InvalidInput("$.reason", f"at most {MAX_REASON_CHARS} characters")
+    if "\x00" in reason:  # PostgreSQL text cannot hold it
+        raise InvalidInput("$.reason", "must not contain NUL characters")
     with engine.session() as session:
         done = session.execute(update(INCIDENT).where(INCIDENT.c.id == incident_id, INCIDENT.c.status == OPEN)
                                .values(status=RESOLVED, resolution=reason, resolved_by=by,

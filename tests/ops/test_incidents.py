@@ -126,6 +126,10 @@ def test_resolve_needs_a_reason_and_happens_once(engine, clock):
     incident_id = sweep(engine, instant).errors[0]["incident"]
     with pytest.raises(InvalidInput):
         incidents.resolve(engine, incident_id, "  ", "admin:x", instant)
+    with pytest.raises(InvalidInput):
+        incidents.resolve(engine, incident_id, "fixed\x00", "admin:x", instant)
+    with pytest.raises(InvalidInput):
+        incidents.listing(engine, dossier_id="P\x001")
     done = incidents.resolve(engine, incident_id, "dossier withdrawn by the register", "admin:x", instant)
     assert (done.status, done.resolution, done.resolved_by) == ("resolved", "dossier withdrawn by the register",
                                                                 "admin:x")
