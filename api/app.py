@@ -37,6 +37,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app.state.settings = settings
     include_all(app)
     from api.web import mount; mount(app, engine, settings)  # noqa: E702 (the web interface, /ui)
+    from api import ops; ops.install(app)  # noqa: E702 (admin routes, incidents, /metrics, request logs)
     app.add_exception_handler(EngineError, engine_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -374,8 +374,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     import uvicorn
 
     from api.app import create_app
+    from api.logs import uvicorn_log_config
     from timers.scheduler import start_scheduler
 
+    try:
+        log_config = uvicorn_log_config()  # INBURGERING_LOG_FORMAT=json: one JSON object per line
+    except ValueError as error:
+        _fail(str(error))
     engine, settings = _engine(database)
     if demo and not engine.dossier_ids():
         for newcomer in read_newcomer_lines(DEMO_FILE):
@@ -386,12 +391,16 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     err.print(f"inburgering on http://{host}:{port}  (docs: /docs, database: {settings.database_url})",
               highlight=False)
     if workers == 1:
-        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info", log_config=log_config)
         return
     # Several processes: each worker builds its own engine from the environment (the schema is
     # already migrated and the processes deployed, above); load-step-save is safe across them.
     os.environ["INBURGERING_DATABASE_URL"] = settings.database_url
-    uvicorn.run("api.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the workers' metrics add up (api/metrics.py)
+        import tempfile
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inburgering-metrics-")
+    uvicorn.run("api.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                log_config=log_config)
 
 
 def worker_app():
@@ -406,6 +415,11 @@ def worker_app():
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, transient=False, disable=not sys.stderr.isatty())
+
+
+from api import cli_ops  # noqa: E402  (operators' commands: incidents, processes, migrate, sweeper)
+
+cli_ops.register(app)
 
 
 def main() -> None:

@@ -127,6 +127,8 @@ class DossierContext:
         self.dispatcher = dispatcher
         self.row = row
         self.state = state
+        if row.journal_time and datetime.fromisoformat(row.journal_time) > now:
+            now = datetime.fromisoformat(row.journal_time)  # a dossier's time never goes back (journal.link)
         self.now = now
         self.today: date = business_date(now)
         self.facts: list[Recording] = []
@@ -204,6 +206,11 @@ class DossierContext:
     def step_ready(self, step: str) -> bool:
         loaded = self.trajectory()
         return loaded is not None and spiff.ready_user_task(loaded.workflow, step) is not None
+
+    def model_has_step(self, step: str) -> bool:
+        """Whether the trajectory's process version has a task ``step`` at all."""
+        loaded = self.trajectory()
+        return loaded is not None and step in loaded.workflow.spec.task_specs
 
     def step_done(self, step: str) -> bool:
         """Whether the trajectory has completed the task ``step`` (e.g. it is past the contract)."""

@@ -688,13 +688,17 @@ class TaskCompleted(Fact):
 @fact("instance_migrated")
 @dataclass(frozen=True)
 class InstanceMigrated(Fact):
-    """An instance moved to another version of its process (the operators' migration)."""
+    """An operator moved an instance to another version of its process (engine/migration.py): an input,
+    which a replay re-executes (it moves its own replayed instance the same way)."""
 
+    external: ClassVar[bool] = True
     instance: str
     process: str
     from_version: int
     to_version: int
-    changes: dict
+    changes: list
+    waiting: list
+    run: Optional[int]
 
 
 @dataclass(frozen=True)

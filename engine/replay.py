@@ -67,7 +67,8 @@ __all__ = [
 ]
 
 #: journal kinds that are inputs from outside the engine; every other kind is derived
-EXTERNAL_KINDS = ("import", "command", "sweep")
+#: (``instance_migrated``: an operator moved an instance to another process version, engine/migration.py)
+EXTERNAL_KINDS = ("import", "command", "sweep", "instance_migrated")
 #: the fields compared between a recorded and a replayed entry, in the order they are checked
 COMPARED_FIELDS = ("seq", "kind", "actor", "business_time", "effective_date", "process_version", "ruleset",
                    "rule_version", "payload", "schema_version")
@@ -400,6 +401,9 @@ class Replayer:
         elif entry.kind == "sweep":
             with self.engine.session() as session:
                 self.engine.fire_due_timers(session, dossier_id, entry.instant)
+        elif entry.kind == "instance_migrated":  # move the replayed instance the same way, to the recorded version
+            from .migration import replay_migration
+            replay_migration(self.engine, dossier_id, data, entry.actor, entry.instant)
         else:  # pragma: no cover - guarded by the caller
             raise ReplayError(f"not an input: {entry.kind}")
 

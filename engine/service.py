@@ -21,6 +21,7 @@ from rules import geography, parameters
 
 from . import actions, commands, context, gate, journal, operations  # noqa: F401  (operations registers the registry)
 from . import facts as f
+from .incidents import guard_command
 from .clock import Clock, business_date
 from .cache import DEFAULT_CAPACITY, DossierCache
 from .context import AFTER_COMMIT, DossierContext, DossierRow
@@ -152,6 +153,7 @@ class Engine:
         return {"dossier_id": newcomer["id"], "target_group": decision.target_group,
                 "reasons": list(decision.reasons), "instance_started": decision.target_group != "excluded"}
 
+    @guard_command  # an unexpected exception becomes an incident on the dossier (engine/incidents.py)
     def handle(self, dossier_id: str, event_type: str, payload: dict, *, actor: Actor,
                expected_version: int | None = None, check_access: bool = True) -> dict:
         """Apply one caseworker or officer event to a dossier; all or nothing.

@@ -6,17 +6,26 @@ Each dossier is fired in its own transaction; the dossier row is claimed with
 ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several sweep processes share
 the work without firing a timer twice, and a sweeper killed before its commit
 leaves the rows in place for the next run (exactly once). SQLite has one writer.
+
+A dossier whose firing raises becomes an incident (:mod:`engine.incidents`); the sweep goes
+on with the other dossiers and leaves that one alone until its backoff has passed
+(``last_seen + min(2^attempts hours, 7 days)``); a later sweep that fires it resolves the
+incident. The due index is read page by page in ``(due_at, id)`` order, so dossiers that
+fail or are backed off never hide the ones behind them.
 """
 from __future__ import annotations
 
 import logging
+import time as timing
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Optional
 
 from sqlmodel import select
 
+from engine import incidents
 from engine.clock import brussels_instant
+from engine.errors import Conflict, NotFound
 from engine.models import Dossier, DueTimer
 from engine.service import Engine
 
@@ -30,32 +39,45 @@ class SweepReport:
     dossiers: int = 0
     timers: int = 0
     errors: list = field(default_factory=list)
+    backed_off: int = 0  # dossiers left alone: an open incident's backoff has not passed
+    seconds: float = 0.0
 
 
 IdRange = tuple[Optional[str], Optional[str]]
 
 
-def due_dossiers(engine: Engine, now: datetime, limit: int = 500, id_range: IdRange | None = None) -> list[str]:
+def due_dossiers(engine: Engine, now: datetime, limit: int = 500, id_range: IdRange | None = None,
+                 after: tuple[int, int] | None = None) -> list[str]:
     """Candidate dossiers with a due timer, soonest first (reads the due-date index).
 
     ``id_range`` = (first, end): only dossier ids ``first <= id < end`` (either may be None),
     so that several sweep processes can each take a part of the dossiers."""
+    return [dossier_id for dossier_id, _ in _due_page(engine, now, limit, id_range, after)[0]]
+
+
+def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | None,
+              after: tuple[int, int] | None) -> tuple[list[tuple[str, int]], tuple[int, int] | None]:
+    """One page of the due index after the key ``after`` = (due_at, id): the distinct dossiers
+    in it (with their first due_at) and the key of its last row (None when the page is empty)."""
     cutoff = int(now.timestamp())
-    query = select(DueTimer.dossier_id, DueTimer.due_at).where(DueTimer.due_at <= cutoff)
+    query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= cutoff)
     if id_range is not None:
         first, end = id_range
         if first is not None:
             query = query.where(DueTimer.dossier_id >= first)
         if end is not None:
             query = query.where(DueTimer.dossier_id < end)
+    if after is not None:
+        due_at, row_id = after
+        query = query.where((DueTimer.due_at > due_at) | ((DueTimer.due_at == due_at) & (DueTimer.id > row_id)))
     with engine.reading() as connection:
         rows = connection.execute(query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
     seen, out = set(), []
-    for dossier_id, _ in rows:
+    for dossier_id, due_at, _ in rows:
         if dossier_id not in seen:
             seen.add(dossier_id)
-            out.append(dossier_id)
-    return out
+            out.append((dossier_id, due_at))
+    return out, ((rows[-1][1], rows[-1][2]) if rows else None)
 
 
 def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
@@ -71,28 +93,98 @@ def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
 
 
 def sweep(engine: Engine, now: Optional[datetime] = None, *,
-          on_progress: Callable[[int, int], None] | None = None, id_range: IdRange | None = None) -> SweepReport:
+          on_progress: Callable[[int, int], None] | None = None, id_range: IdRange | None = None,
+          page: int = 500) -> SweepReport:
     """One sweep at ``now`` (default: the engine's clock), of every dossier or of ``id_range`` only."""
     now = now or engine.clock.now()
+    started = timing.perf_counter()
     report = SweepReport(at=now.isoformat())
+    cutoff = int(now.timestamp())
+    open_incidents = incidents.backed_off(engine, now)
     attempted: set[str] = set()
+    cursor, progressed = None, False
     while True:
-        candidates = [d for d in due_dossiers(engine, now, id_range=id_range) if d not in attempted]
-        if not candidates:
-            return report
+        rows, last = _due_page(engine, now, page, id_range, cursor)
+        if last is None:  # end of the index: once more from the start while new dossiers turned up
+            if cursor is None or not progressed:
+                break
+            cursor, progressed = None, False
+            continue
+        cursor = last
+        candidates = [d for d, _ in rows if d not in attempted]
         for dossier_id in candidates:
             attempted.add(dossier_id)
+            progressed = True
+            incident = open_incidents.get(dossier_id)
+            if incident is not None and incident[1] is not None and incident[1] > cutoff:
+                report.backed_off += 1
+                continue
             try:
                 fired = claim_and_fire(engine, dossier_id, now)
-            except Exception as err:  # one broken dossier must not stop the sweep
-                log.exception("sweep: dossier %s failed", dossier_id)
-                report.errors.append({"dossier": dossier_id, "error": str(err)})
+            except Exception as err:  # one broken dossier must not stop the sweep: it becomes an incident
+                report.errors.append(_failed(engine, dossier_id, err, now))
                 continue
+            if incident is not None:
+                _resolve_quietly(engine, incident[0], f"the sweep at {now.isoformat()} fired the dossier "
+                                                      f"({fired} timers)", now)
             if fired:
                 report.dossiers += 1
                 report.timers += fired
             if on_progress:
                 on_progress(report.dossiers, len(candidates))
+    report.seconds = round(timing.perf_counter() - started, 3)
+    _observe(report)
+    return report
+
+
+def _failed(engine: Engine, dossier_id: str, err: Exception, now: datetime) -> dict:
+    log.error("sweep: dossier %s failed: %s", dossier_id, type(err).__name__)
+    entry = {"dossier": dossier_id, "error": f"{type(err).__name__}: {incidents.scrub(str(err))}"}
+    try:
+        entry["incident"] = incidents.record(engine, dossier_id, incidents.SWEEP, incidents.SWEEP_OPERATION,
+                                             err, now)
+    except Exception:  # noqa: BLE001 - the store may be down: the sweep still goes on
+        log.exception("sweep: could not record an incident for dossier %s", dossier_id)
+    return entry
+
+
+def _resolve_quietly(engine: Engine, incident_id: int, reason: str, now: datetime) -> None:
+    try:
+        incidents.resolve(engine, incident_id, reason, "system:sweep", now)
+    except (Conflict, NotFound):  # resolved meanwhile by an operator
+        pass
+
+
+def _observe(report: SweepReport) -> None:
+    """Hand the sweep's figures to the metrics (api/metrics.py), when they are switched on."""
+    for observer in SWEEP_OBSERVERS:
+        observer(report)
+
+
+#: Callables ``(SweepReport) -> None`` run after every sweep (the Prometheus metrics register one).
+SWEEP_OBSERVERS: list[Callable[[SweepReport], None]] = []
+
+
+def retry_incident(engine: Engine, incident_id: int, actor: str) -> dict:
+    """Retry an open sweep incident now: fire the dossier's due timers on the engine's clock.
+
+    Success resolves the incident (naming ``actor``); a failure adds an attempt and is returned.
+    A command incident cannot be retried here: the caller sends the event again."""
+    incident = incidents.get(engine, incident_id)
+    if incident.status != incidents.OPEN:
+        raise Conflict(f"incident {incident_id} is already resolved")
+    if incident.source != incidents.SWEEP:
+        raise Conflict(f"incident {incident_id} is a failed {incident.operation!r} command: it is retried by "
+                       "sending that event again; resolve the incident once it went through")
+    now = engine.clock.now()
+    try:
+        fired = claim_and_fire(engine, incident.dossier_id, now)
+    except Exception as err:  # noqa: BLE001 - still failing: one more attempt on the incident
+        _failed(engine, incident.dossier_id, err, now)
+        return {"incident": incidents.get(engine, incident_id).to_dict(trace=False), "fired": 0, "ok": False}
+    resolved = incidents.resolve(engine, incident_id, f"retried by {actor}: the dossier fired ({fired} timers)",
+                                 actor, now)
+    return {"incident": resolved.to_dict(trace=False), "fired": fired, "ok": True}
 
 
 def sweep_days(engine: Engine, clock, first: date, last: date,

@@ -75,6 +75,9 @@ def _nav(actor: Optional[Actor], path: str) -> list[dict]:
     if actor.role in AUDITORS:
         items.append((f"{PREFIX}/audit", "nav.audit"))
         items.append((f"{PREFIX}/audit/reports", "nav.reports"))
+    if actor.role == ADMIN:
+        items.append((f"{PREFIX}/admin/incidents", "ops.incidents.title"))
+        items.append((f"{PREFIX}/admin/processes", "ops.processes.title"))
     matching = [href for href, _ in items if path == href or path.startswith(href + "/")]
     current = max(matching, key=len, default=None)
     return [{"href": href, "key": key, "current": href == current} for href, key in items]

@@ -1,0 +1,29 @@
+"""Operations: the admin routes, incident responses, metrics and request logging, in one place.
+
+``install(app)`` is the one line ``api/app.py`` calls; everything an operator needs is added
+here (routes in :mod:`api.routes.admin`, ``/metrics`` and its middleware in :mod:`api.metrics`,
+the request id and JSON log lines in :mod:`api.logs`), so the app's own middleware and
+handlers stay untouched.
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from engine.incidents import IncidentRaised
+
+
+def install(app: FastAPI) -> None:
+    from . import logs, metrics
+    from .routes import admin
+
+    app.include_router(admin.router)
+    app.add_exception_handler(IncidentRaised, incident_raised)
+    metrics.install(app)
+    logs.install(app)  # added last: the outermost middleware, so every log line of a request has its id
+
+
+async def incident_raised(request: Request, exc: IncidentRaised) -> JSONResponse:
+    """500 naming the incident an operator will find under ``/admin/incidents/{id}``."""
+    return JSONResponse({"error": "InternalError", "message": exc.message, "incident": exc.incident_id},
+                        status_code=500)
