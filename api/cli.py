@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,15 +28,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.clock import ManualClock, SystemClock, brussels_instant
+from engine.clock import BRUSSELS, SystemClock, business_date
 from engine.errors import EngineError, InvalidInput
 from engine.settings import Settings
 
 app = typer.Typer(help="Workflow and rules engine for the Flemish civic-integration trajectory.",
                   no_args_is_help=True, add_completion=False)
 journal_app = typer.Typer(help="The hash-chained journal.", no_args_is_help=True)
+clock_app = typer.Typer(help="The store's business clock (wall in production, manual in a demo or simulation).",
+                        no_args_is_help=True)
 scenario_app = typer.Typer(help="Conformance scenarios (shared/scenarios/README.md).", no_args_is_help=True)
 app.add_typer(journal_app, name="journal")
+app.add_typer(clock_app, name="clock")
 app.add_typer(scenario_app, name="scenario")
 err = Console(stderr=True)
 DEMO_FILE = Path(__file__).parent / "demo" / "newcomers.jsonl"
@@ -45,11 +48,12 @@ DatabaseOption = typer.Option(None, "--database", help="Database URL (default: I
                                                       "or sqlite:///var/inburgering.db).")
 
 
-def _engine(database: Optional[str], clock=None):
+def _engine(database: Optional[str], clock=None, **overrides):
+    """The engine on the store, with the store's own business clock unless ``clock`` is given."""
     from engine.service import bootstrap
 
-    settings = Settings.from_env(database_url=database)
-    return bootstrap(settings, clock or SystemClock()), settings
+    settings = Settings.from_env(database_url=database, **overrides)
+    return bootstrap(settings, clock), settings
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -115,14 +119,16 @@ def import_(file: Path = typer.Argument(..., help="JSON lines, one newcomer obje
 
 
 @app.command()
-def sweep(until: Optional[str] = typer.Option(None, help="Run the daily 02:00 sweep day by day up to this "
-                                                          "date (YYYY-MM-DD) on a simulated clock."),
+def sweep(until: Optional[str] = typer.Option(None, help="On a store with a manual clock (demo, simulation): "
+                                                          "advance the store's clock day by day up to this date "
+                                                          "(YYYY-MM-DD), running each day's 02:00 sweep."),
           database: Optional[str] = DatabaseOption) -> None:
-    """Fire every due deadline timer now, or day by day up to --until."""
+    """Fire every due deadline timer now (the store's business clock), or day by day up to --until."""
+    from engine.clock import ClockError
     from timers import sweep as sweeping
 
+    engine, _ = _engine(database)
     if until is None:
-        engine, _ = _engine(database)
         report = sweeping.sweep(engine)
         typer.echo(json.dumps(report.__dict__))
         raise typer.Exit(1 if report.errors else 0)
@@ -130,15 +136,9 @@ def sweep(until: Optional[str] = typer.Option(None, help="Run the daily 02:00 sw
         last = date.fromisoformat(until)
     except ValueError:
         _fail(f"--until: {until!r} is not a calendar date (YYYY-MM-DD)")
-    clock = ManualClock(brussels_instant(last))
-    engine, _ = _engine(database, clock)
-    first = sweeping.earliest_due_day(engine)
-    if first is None or first > last:
-        typer.echo(json.dumps({"days": 0, "timers": 0}))
-        return
     totals = {"days": 0, "timers": 0, "dossiers": 0, "errors": 0}
     with _progress() as progress:
-        task = progress.add_task("sweeping", total=(last - first).days + 1)
+        task = progress.add_task("sweeping", total=None)
 
         def on_day(day, report):
             totals["days"] += 1
@@ -147,9 +147,45 @@ def sweep(until: Optional[str] = typer.Option(None, help="Run the daily 02:00 sw
             totals["errors"] += len(report.errors)
             progress.update(task, advance=1, description=f"sweep {day}")
 
-        sweeping.sweep_days(engine, clock, first, last, on_day)
+        try:
+            sweeping.advance_to(engine, last, on_day=on_day)
+        except ClockError as error:
+            _fail(error.message)
+    totals["clock"] = engine.clock.now().astimezone(BRUSSELS).isoformat()
     typer.echo(json.dumps(totals))
     raise typer.Exit(1 if totals["errors"] else 0)
+
+
+@clock_app.command("show")
+def clock_show(database: Optional[str] = DatabaseOption) -> None:
+    """Print the store's business clock: its mode and now (JSON)."""
+    engine, _ = _engine(database)
+    now = engine.clock.now()
+    typer.echo(json.dumps({"mode": engine.clock.mode, "now": now.astimezone(BRUSSELS).isoformat(),
+                           "business_date": business_date(now).isoformat()}))
+
+
+@clock_app.command("advance")
+def clock_advance(to: str = typer.Option(..., "--to", help="Date (YYYY-MM-DD, moved to 02:00 and swept) or "
+                                                           "instant (ISO 8601 with offset)."),
+                  database: Optional[str] = DatabaseOption) -> None:
+    """Move a manual store clock forward (never back), running every daily sweep on the way."""
+    from engine.clock import ClockError
+    from timers import sweep as sweeping
+
+    engine, _ = _engine(database)
+    try:
+        day = date.fromisoformat(to) if len(to) == 10 else None
+        instant = None if day else datetime.fromisoformat(to)
+    except ValueError:
+        _fail(f"--to: {to!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 instant")
+    if instant is not None and instant.tzinfo is None:
+        _fail(f"--to: {to!r} has no UTC offset")
+    try:
+        sweeping.advance_to(engine, day or business_date(instant), until_instant=instant)
+    except ClockError as error:
+        _fail(error.message)
+    clock_show(database)
 
 
 @journal_app.command("verify")
@@ -381,7 +417,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
         log_config = uvicorn_log_config()  # INBURGERING_LOG_FORMAT=json: one JSON object per line
     except ValueError as error:
         _fail(str(error))
-    engine, settings = _engine(database)
+    # a demo store keeps a manual business clock (moved by `sweep --until` / `clock advance`)
+    engine, settings = _engine(database, clock_mode="manual" if demo else None)
     if demo and not engine.dossier_ids():
         for newcomer in read_newcomer_lines(DEMO_FILE):
             engine.import_newcomer(newcomer)
@@ -409,7 +446,7 @@ def worker_app():
     from engine.service import bootstrap
 
     settings = Settings.from_env()
-    return create_app(bootstrap(settings, SystemClock()), settings)
+    return create_app(bootstrap(settings), settings)
 
 
 def _progress() -> Progress:

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Optional
 from jsonschema import Draft202012Validator
 from sqlmodel import func, select
 
-from engine.clock import ManualClock, brussels_instant, business_date
+from engine.clock import brussels_instant, business_date
 from engine.models import DueTimer
 from engine.service import Engine, bootstrap
 from engine.settings import Settings
@@ -27,6 +27,7 @@ from timers.sweep import SWEEP_TIME, sweep
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "engine" / "schemas" / "scenario.json").read_text())
 EVENT_TIME = time(9, 0)
+OUTCOME_TIME = time(23, 0)  # the end of ``until``: after its sweep and its events
 ENFORCEMENT_EVENTS = {"enforcement_decision"}
 
 
@@ -112,17 +113,42 @@ def entry_order(events: list[dict]) -> list[tuple[int, dict]]:
     return sorted(enumerate(events), key=lambda item: (item[1].get("recorded_on", item[1]["on"]), item[0]))
 
 
-class ScenarioRun:
-    """One scenario through one engine and its API."""
+@dataclass(order=True)
+class _Action:
+    """One thing that happens on the timeline, in order: instant, then imports before events before
+    reading an outcome, then scenario and file order."""
 
-    def __init__(self, engine: Engine, clock: ManualClock, settings: Settings):
+    instant: datetime
+    rank: int  # 0 import, 1 event, 2 outcome
+    scenario: int
+    index: int
+    event: dict | None = None
+
+
+def _actions(number: int, data: dict) -> list[_Action]:
+    start = date.fromisoformat(data["newcomer"]["obligation_start"])
+    until = date.fromisoformat(data["until"])
+    out = [_Action(brussels_instant(start, time(0, 0)), 0, number, -1)]
+    for index, event in entry_order(data["events"]):
+        entered = date.fromisoformat(event.get("recorded_on", event["on"]))
+        out.append(_Action(brussels_instant(entered, EVENT_TIME), 1, number, index, event))
+    out.append(_Action(brussels_instant(until, OUTCOME_TIME), 2, number, len(data["events"])))
+    return out
+
+
+class ScenarioRun:
+    """Scenarios through one engine and its API, on the store's one clock: imports at 00:00 of the
+    obligation start, the 02:00 sweep of every day a timer is due, events at 09:00 of the day they
+    are entered, and each outcome read at the end of its ``until`` (after that day's events)."""
+
+    def __init__(self, engine: Engine, settings: Settings):
         from fastapi.testclient import TestClient
 
         from api.app import create_app
         from api.auth import issue_token
 
         self.engine = engine
-        self.clock = clock
+        self.clock = engine.clock
         self.settings = settings
         self.client = TestClient(create_app(engine, settings), raise_server_exceptions=True)
         self._issue = issue_token
@@ -132,11 +158,11 @@ class ScenarioRun:
                             now=self.clock.now())
         return {"Authorization": f"Bearer {token}"}
 
-    def _sweep_through(self, day: date) -> None:
-        """Run the 02:00 sweep of every day up to ``day`` on which a timer is due."""
+    def _sweep_before(self, instant: datetime) -> None:
+        """Run the 02:00 sweep of every day on which a timer is due, up to ``instant``."""
         while True:
-            with self.engine.session() as session:
-                first = session.exec(select(func.min(DueTimer.due_at))).one()
+            with self.engine.reading() as connection:
+                first = connection.execute(select(func.min(DueTimer.due_at))).scalar()
             if first is None:
                 return
             due_day = business_date(datetime.fromtimestamp(first).astimezone())
@@ -144,36 +170,52 @@ class ScenarioRun:
             if sweep_at.timestamp() < first:
                 due_day += timedelta(days=1)
                 sweep_at = brussels_instant(due_day, SWEEP_TIME)
-            if due_day > day:
+            sweep_at = max(sweep_at, self.clock.now())
+            if sweep_at > instant:
                 return
             self.clock.set(sweep_at)
             report = sweep(self.engine, sweep_at)
             if report.errors:
                 raise RuntimeError(f"sweep of {due_day} failed: {report.errors}")
+            if not report.dossiers:  # nothing could fire at this instant: look again a second later
+                self.clock.set(sweep_at + timedelta(seconds=1))
 
-    def run(self, data: dict) -> dict:
-        newcomer = data["newcomer"]
-        dossier_id = newcomer["id"]
-        start = date.fromisoformat(newcomer["obligation_start"])
-        until = date.fromisoformat(data["until"])
-        self.clock.set(brussels_instant(start, time(0, 0)))
-        response = self.client.post("/newcomers", json=newcomer, headers=self._token("admin"))
-        if response.status_code != 201:
-            raise ScenarioError(f"register import refused the newcomer: {response.status_code} {response.text}")
-        refused = []
-        for index, event in entry_order(data["events"]):
-            entered = date.fromisoformat(event.get("recorded_on", event["on"]))
-            self._sweep_through(entered)
-            self.clock.set(brussels_instant(entered, EVENT_TIME))
-            body = {k: v for k, v in event.items() if k not in ("type", "recorded_on")}
-            response = self.client.post(f"/dossiers/{dossier_id}/events/{event['type']}", json=body,
-                                        headers=self._headers_for(event["type"], dossier_id))
-            if response.status_code >= 400:
-                refused.append({"index": index, "on": event["on"], "type": event["type"],
-                                "status": response.status_code, "message": _message(response)})
-        self._sweep_through(until)
-        self.clock.set(brussels_instant(until, EVENT_TIME))
-        response = self.client.get(f"/dossiers/{dossier_id}", headers=self._token("auditor"))
+    def run_all(self, scenarios: list[dict]) -> list[dict]:
+        """Run the scenarios on one timeline; their outcomes in input order."""
+        actions = sorted(a for number, data in enumerate(scenarios) for a in _actions(number, data))
+        now = self.clock.now()
+        if actions and now > actions[0].instant:
+            raise ScenarioError(f"the store's clock is at {now.isoformat()}, after the first scenario's start "
+                                f"({actions[0].instant.isoformat()}): scenarios run only into a store whose "
+                                "clock has not passed them (a store's clock never goes back)")
+        outcomes: list[dict] = [{} for _ in scenarios]
+        refused: list[list] = [[] for _ in scenarios]
+        for action in actions:
+            self._sweep_before(action.instant)
+            self.clock.set(action.instant)
+            data = scenarios[action.scenario]
+            if action.rank == 0:
+                response = self.client.post("/newcomers", json=data["newcomer"], headers=self._token("admin"))
+                if response.status_code != 201:
+                    raise ScenarioError(f"register import refused the newcomer: {response.status_code} "
+                                        f"{response.text}")
+            elif action.rank == 1:
+                self._post_event(data, action, refused[action.scenario])
+            else:
+                outcomes[action.scenario] = self._outcome(data, refused[action.scenario])
+        return outcomes
+
+    def _post_event(self, data: dict, action: _Action, refused: list) -> None:
+        event, dossier_id = action.event, data["newcomer"]["id"]
+        body = {k: v for k, v in event.items() if k not in ("type", "recorded_on")}
+        response = self.client.post(f"/dossiers/{dossier_id}/events/{event['type']}", json=body,
+                                    headers=self._headers_for(event["type"], dossier_id))
+        if response.status_code >= 400:
+            refused.append({"index": action.index, "on": event["on"], "type": event["type"],
+                            "status": response.status_code, "message": _message(response)})
+
+    def _outcome(self, data: dict, refused: list) -> dict:
+        response = self.client.get(f"/dossiers/{data['newcomer']['id']}", headers=self._token("auditor"))
         response.raise_for_status()
         view = response.json()
         outcome = {"name": data["name"], **{k: view[k] for k in (
@@ -209,31 +251,36 @@ def compare(expect: dict, outcome: dict) -> list[str]:
 def run_scenarios(scenarios: list[Scenario], *, database_url: Optional[str] = None,
                   on_result: Callable[[Scenario, dict, list], None] | None = None,
                   settings: Optional[Settings] = None) -> tuple[list[dict], int]:
-    """Run each scenario (fresh store each, or all into ``database_url``); returns outcomes and failures."""
-    outcomes, failures = [], 0
-    shared_engine = None
+    """Run each scenario in a fresh store of its own, or all of them into ``database_url`` on that store's
+    one clock (a manual clock: the store must be new or its clock not past the first scenario's start);
+    returns the outcomes (in input order) and the number of scenarios whose ``expect`` differs."""
     base = settings or Settings(jwt_secret="scenario-runner-signing-key-not-secret-0001", demo_data=False)
+
+    def run_into(url: str, batch: list[Scenario]) -> list[dict]:
+        first = min(date.fromisoformat(s.data["newcomer"]["obligation_start"]) for s in batch)
+        run_settings = Settings(database_url=url, jwt_secret=base.jwt_secret, demo_data=False, clock_mode="manual",
+                                clock_start=brussels_instant(first).isoformat())
+        engine = bootstrap(run_settings)
+        if engine.clock.mode != "manual":
+            engine.db.dispose()
+            raise ScenarioError(f"{url}: the store follows the wall clock; scenarios need a store with a manual "
+                                "clock (a new store gets one)")
+        try:
+            return ScenarioRun(engine, run_settings).run_all([s.data for s in batch])
+        finally:
+            engine.db.dispose()
+
+    outcomes: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="inburgering-scenarios-") as tmp:
-        for number, scenario in enumerate(scenarios):
-            start = date.fromisoformat(scenario.data["newcomer"]["obligation_start"])
-            clock = ManualClock(brussels_instant(start))
-            if database_url:
-                url = database_url
-            else:
-                url = f"sqlite:///{tmp}/scenario-{number}.db"
-            run_settings = Settings(database_url=url, jwt_secret=base.jwt_secret, demo_data=False)
-            if database_url and shared_engine is not None:
-                engine = shared_engine
-                engine.clock = clock
-            else:
-                engine = bootstrap(run_settings, clock)
-                shared_engine = engine if database_url else None
-            outcome = ScenarioRun(engine, clock, run_settings).run(scenario.data)
-            diffs = compare(scenario.data.get("expect", {}), outcome)
-            failures += bool(diffs)
-            outcomes.append(outcome)
-            if on_result:
-                on_result(scenario, outcome, diffs)
-            if not database_url:
-                engine.db.dispose()
+        if database_url:
+            outcomes = run_into(database_url, scenarios)
+        else:
+            for number, scenario in enumerate(scenarios):
+                outcomes += run_into(f"sqlite:///{tmp}/scenario-{number}.db", [scenario])
+    failures = 0
+    for scenario, outcome in zip(scenarios, outcomes):
+        diffs = compare(scenario.data.get("expect", {}), outcome)
+        failures += bool(diffs)
+        if on_result:
+            on_result(scenario, outcome, diffs)
     return outcomes, failures

@@ -22,7 +22,7 @@ from rules import geography, parameters
 from . import actions, commands, context, gate, journal, operations  # noqa: F401  (operations registers the registry)
 from . import facts as f
 from .incidents import guard_command
-from .clock import Clock, business_date
+from .clock import Clock, StoreClock, business_date
 from .cache import DEFAULT_CAPACITY, DossierCache
 from .context import AFTER_COMMIT, DossierContext, DossierRow
 from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
@@ -352,11 +352,19 @@ def _iso(value) -> Optional[str]:
     return value.isoformat() if value else None
 
 
-def bootstrap(settings: Settings, clock: Clock, *, processes: ProcessRepository | None = None,
+def bootstrap(settings: Settings, clock: Clock | None = None, *, processes: ProcessRepository | None = None,
               law: parameters.Law | None = None) -> Engine:
-    """Wire everything in one place: database (migrated), processes (deployed), clock, law."""
+    """Wire everything in one place: database (migrated), processes (deployed), clock, law.
+
+    ``clock``: None for the store's own business clock (:class:`engine.clock.StoreClock`; a new store
+    gets a ``settings.clock_mode`` clock) — what every door uses; tests and replays pass their own."""
     db = make_engine(settings.database_url)
     migrate(db)
+    if clock is None:
+        start = datetime.fromisoformat(settings.clock_start) if settings.clock_start else None
+        if start is not None and start.tzinfo is None:
+            raise ValueError(f"clock start {settings.clock_start!r} has no UTC offset")
+        clock = StoreClock.of_store(db, new_mode=settings.clock_mode, start=start)
     engine = Engine(db, clock, processes, cache_size=settings.cache_size, law=law)
     with engine.session() as session:
         engine.processes.deploy(session, at=clock.now().isoformat())

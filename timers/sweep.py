@@ -40,6 +40,7 @@ class SweepReport:
     timers: int = 0
     errors: list = field(default_factory=list)
     backed_off: int = 0  # dossiers left alone: an open incident's backoff has not passed
+    held: int = 0  # due dossiers another sweeper still held when this sweep gave up waiting for them
     seconds: float = 0.0
 
 
@@ -80,14 +81,27 @@ def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | Non
     return out, ((rows[-1][1], rows[-1][2]) if rows else None)
 
 
+#: :func:`claim_and_fire`'s answer when another sweeper holds the dossier (PostgreSQL row lock)
+LOCKED = -1
+#: how long one sweep waits for dossiers another sweeper holds (seconds): a sweeper killed while it
+#: held one releases it when PostgreSQL notices the dead connection, and this sweep then fires it
+#: the same day, with the same dates as if nothing had happened (issue: dates stay right when a
+#: sweeper dies)
+LOCKED_WAIT_SECONDS = 120.0
+
+
 def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
-    """Fire one dossier's due timers in one transaction; 0 when another sweeper has it or it is done."""
+    """Fire one dossier's due timers in one transaction: the number fired, 0 when nothing is due
+    (any more), :data:`LOCKED` when another sweeper holds it right now."""
     cutoff = int(now.timestamp())
     with engine.session() as session:
         query = select(Dossier.id).where(Dossier.id == dossier_id, Dossier.next_due_at <= cutoff)
         if engine.postgres:
             query = query.with_for_update(skip_locked=True)
         if session.exec(query).first() is None:
+            if engine.postgres and session.exec(
+                    select(Dossier.id).where(Dossier.id == dossier_id, Dossier.next_due_at <= cutoff)).first():
+                return LOCKED  # still due, but held: by a live sweeper (done soon) or a dead one (released soon)
             return 0
         return engine.fire_due_timers(session, dossier_id, now)
 
@@ -102,6 +116,7 @@ def sweep(engine: Engine, now: Optional[datetime] = None, *,
     cutoff = int(now.timestamp())
     open_incidents = incidents.backed_off(engine, now)
     attempted: set[str] = set()
+    held: list[str] = []  # due dossiers another sweeper held when we came to them
     cursor, progressed = None, False
     while True:
         rows, last = _due_page(engine, now, page, id_range, cursor)
@@ -124,6 +139,9 @@ def sweep(engine: Engine, now: Optional[datetime] = None, *,
             except Exception as err:  # one broken dossier must not stop the sweep: it becomes an incident
                 report.errors.append(_failed(engine, dossier_id, err, now))
                 continue
+            if fired == LOCKED:
+                held.append(dossier_id)
+                continue
             if incident is not None:
                 _resolve_quietly(engine, incident[0], f"the sweep at {now.isoformat()} fired the dossier "
                                                       f"({fired} timers)", now)
@@ -132,9 +150,34 @@ def sweep(engine: Engine, now: Optional[datetime] = None, *,
                 report.timers += fired
             if on_progress:
                 on_progress(report.dossiers, len(candidates))
+    _fire_held(engine, held, now, report)
     report.seconds = round(timing.perf_counter() - started, 3)
     _observe(report)
     return report
+
+
+def _fire_held(engine: Engine, held: list[str], now: datetime, report: SweepReport) -> None:
+    """Come back to the dossiers another sweeper held until each is fired (by it or by us) or the wait
+    is over; a dossier still held then is left for the next sweep (its facts keep their legal dates)."""
+    deadline = timing.monotonic() + LOCKED_WAIT_SECONDS
+    pause = 0.05
+    while held and timing.monotonic() < deadline:
+        timing.sleep(pause)
+        pause = min(pause * 2, 2.0)
+        still = []
+        for dossier_id in held:
+            try:
+                fired = claim_and_fire(engine, dossier_id, now)
+            except Exception as err:  # noqa: BLE001 - an incident, as in the main pass
+                report.errors.append(_failed(engine, dossier_id, err, now))
+                continue
+            if fired == LOCKED:
+                still.append(dossier_id)
+            elif fired:
+                report.dossiers += 1
+                report.timers += fired
+        held = still
+    report.held = len(held)
 
 
 def _failed(engine: Engine, dossier_id: str, err: Exception, now: datetime) -> dict:
@@ -185,6 +228,45 @@ def retry_incident(engine: Engine, incident_id: int, actor: str) -> dict:
     resolved = incidents.resolve(engine, incident_id, f"retried by {actor}: the dossier fired ({fired} timers)",
                                  actor, now)
     return {"incident": resolved.to_dict(trace=False), "fired": fired, "ok": True}
+
+
+def advance_to(engine: Engine, last: date, *, until_instant: Optional[datetime] = None,
+               on_day: Callable[[date, SweepReport], None] | None = None) -> list[SweepReport]:
+    """Move the store's manual clock forward to ``last`` 02:00 (or ``until_instant``, if later), running the
+    daily 02:00 sweep of every day on which a timer is due on the way, each at that day's instant
+    (``sweep --until``, ``clock advance``). The clock never goes back (:class:`engine.clock.ClockError`)."""
+    from engine.clock import business_date
+
+    clock = engine.clock
+    target = brussels_instant(last, SWEEP_TIME)
+    if until_instant is not None and until_instant > target:
+        target = until_instant
+    now = clock.now()
+    if target < now:
+        clock.advance_to(target)  # raises: never backwards
+    reports = []
+    while True:
+        first = earliest_due_day(engine)
+        if first is None:
+            break
+        day = max(first, business_date(now))
+        instant = brussels_instant(day, SWEEP_TIME)
+        if instant < now:  # today's sweep time is past: the next sweep is tomorrow's
+            day += timedelta(days=1)
+            instant = brussels_instant(day, SWEEP_TIME)
+        if instant > target:
+            break
+        clock.advance_to(instant)
+        now = instant
+        report = sweep(engine, instant)
+        reports.append(report)
+        if on_day:
+            on_day(day, report)
+        if not report.dossiers:  # nothing fired although due: left to a later sweep (an incident)
+            now = instant + timedelta(seconds=1)
+    if now < target:
+        clock.advance_to(target)
+    return reports
 
 
 def sweep_days(engine: Engine, clock, first: date, last: date,

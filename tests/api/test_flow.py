@@ -130,7 +130,7 @@ def test_enforcement_decision_and_fine_range(client, auth, clock, newcomer):
 
 def test_sweep_report_shape(client, auth):
     report = client.post("/sweep", headers=auth("admin")).json()
-    assert set(report) == {"at", "dossiers", "timers", "errors", "backed_off", "seconds"}
+    assert set(report) == {"at", "dossiers", "timers", "errors", "backed_off", "held", "seconds"}
     assert report["dossiers"] == 0 and report["errors"] == []
 
 
