@@ -3,12 +3,26 @@
 Routes live in :mod:`api.routes`; each parses its input, calls the engine and returns
 the engine's answer. Errors all have one shape, ``{"error", "message", "path"?}``:
 engine errors keep their status (:mod:`engine.errors`), request validation is 422
-naming the offending location, and anything unexpected is a bare 500 that reveals
-nothing (request bodies, which may carry a national register number, are never logged).
+naming the offending location, a date computation that leaves the calendar is 422, and
+anything unexpected is a 500 that reveals nothing but a correlation id (the same id is in
+the log line with the traceback; request bodies, which may carry a national register
+number, are never logged) and closes the connection (``Connection: close``).
+
+Middlewares, outermost first (:func:`create_app`):
+
+* :class:`CatchAll` — the 500 above, for whatever escapes the exception handlers;
+* :class:`BodyLimit` — a body larger than ``settings.max_body_bytes`` is refused with 413
+  while it is read (a declared ``Content-Length`` beyond it before reading anything);
+* :class:`InputGuard` — a path or query string with NUL or other control characters, or
+  with bytes that are not UTF-8, is 422 naming the parameter, before any route runs;
+* :class:`api.csrf.CsrfMiddleware` — the web interface's forms (origin check and token).
 """
 from __future__ import annotations
 
+import json
 import logging
+import uuid
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,12 +49,21 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                               "enforcement. Authenticate with `Authorization: Bearer <JWT>`.")
     app.state.engine = engine
     app.state.settings = settings
+    app.state.oidc = None
+    if settings is not None and settings.oidc:
+        from .oidc import OidcProvider
+        app.state.oidc = OidcProvider(settings)
     include_all(app)
     from api.web import mount; mount(app, engine, settings)  # noqa: E702 (the web interface, /ui)
     app.add_exception_handler(EngineError, engine_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(OverflowError, overflow_error)
+    from .csrf import CsrfMiddleware
+    app.add_middleware(CsrfMiddleware)
+    app.add_middleware(InputGuard)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(CatchAll)
     return app
 
 
@@ -71,10 +94,14 @@ def json_path(loc) -> str:
     return path
 
 
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error(request: Request, exc: RequestValidationError):
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     path = json_path(first.get("loc", ()))
-    return error_response(422, "InvalidInput", f"{path}: {first.get('msg', 'invalid')}", path)
+    message = f"{path}: {first.get('msg', 'invalid')}"
+    if _is_web(request):
+        from api.web.routes import error_page
+        return error_page(request, 422, message)
+    return error_response(422, "InvalidInput", message, path)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -82,7 +109,175 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
                           headers=getattr(exc, "headers", None))
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    # The exception and where it happened, never the request body.
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(500, "InternalError", "internal error; the incident has been logged")
+async def overflow_error(request: Request, exc: OverflowError) -> JSONResponse:
+    """A date computed from the input left the calendar (e.g. a deadline pushed past year 9999)."""
+    log.warning("date arithmetic overflow on %s %s", request.method, request.url.path)
+    return error_response(422, "InvalidInput", "$: the dates given push a computed date outside the calendar; "
+                                               "nothing was changed", "$")
+
+
+def _is_web(request_or_scope) -> bool:
+    path = request_or_scope["path"] if isinstance(request_or_scope, dict) else request_or_scope.url.path
+    return path == "/ui" or path.startswith("/ui/")
+
+
+# ----- ASGI middlewares ----------------------------------------------------------------------
+async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class CatchAll:
+    """Whatever escapes the exception handlers: a 500 with a correlation id, and the connection closed."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            correlation = uuid.uuid4().hex
+            # The exception and where it happened, never the request body or query string.
+            log.exception("unexpected error %s on %s %s", correlation, scope.get("method"), scope.get("path"))
+            if started:
+                raise  # the server closes the connection: nothing else can be said now
+            await _send_json(send, 500, {"error": "InternalError", "correlation_id": correlation,
+                                         "message": f"internal error; quote {correlation} to the operators"},
+                             [(b"connection", b"close"), (b"x-correlation-id", correlation.encode())])
+
+
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` when the body outgrows the limit; :class:`BodyLimit` answers 413."""
+
+
+class BodyLimit:
+    """Refuse a request body larger than ``settings.max_body_bytes`` with 413, while reading it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        settings = scope["app"].state.settings if "app" in scope else None
+        limit = getattr(settings, "max_body_bytes", 1_000_000) or 1_000_000
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > limit:
+                    return await self._refuse(send, limit)
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send, limit)
+
+    @staticmethod
+    async def _refuse(send, limit: int) -> None:
+        # The rest of the body is not read: the connection is closed after the answer.
+        await _send_json(send, 413, {"error": "PayloadTooLarge", "message": f"the body is larger than {limit} bytes",
+                                     "path": "$"}, [(b"connection", b"close")])
+
+
+def bad_text(value: str) -> str | None:
+    """Why ``value`` cannot be an identifier or query value (control characters, lone surrogates)."""
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            return "contains a control character" if code else "contains a NUL character"
+        if 0xD800 <= code < 0xE000:
+            return "contains a lone surrogate (not UTF-8 text)"
+    return None
+
+
+class InputGuard:
+    """Path and query string must be UTF-8 text without control characters (422 naming the part).
+
+    The routes also declare their ids with a pattern (published in the OpenAPI document); this
+    guard covers every route, the web interface's and unknown paths included, so no such value
+    ever reaches a database (PostgreSQL refuses NUL in text)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        problem = self._problem(scope)
+        if problem is None:
+            return await self.app(scope, receive, send)
+        path, message = problem
+        await _send_json(send, 422, {"error": "InvalidInput", "message": f"{path}: {message}", "path": path})
+
+    @staticmethod
+    def _problem(scope) -> tuple[str, str] | None:
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
+        try:
+            decoded = unquote_to_bytes(raw_path).decode("utf-8")
+        except UnicodeDecodeError:
+            return "$.path", "is not UTF-8 text"
+        reason = bad_text(decoded)
+        if reason:
+            return InputGuard._path_param(scope) or "$.path", reason
+        query = scope.get("query_string", b"")
+        if query:
+            try:
+                pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
+                                  errors="strict")
+            except (UnicodeDecodeError, ValueError):
+                return "$.query", "is not UTF-8 text"
+            for name, value in pairs:
+                label = name if not bad_text(name) else "?"
+                reason = bad_text(name) or bad_text(value)
+                if reason:
+                    return f"$.query.{label}", reason
+        return None
+
+    @staticmethod
+    def _path_param(scope) -> str | None:
+        """``$.path.dossier_id`` when a route matches and one of its parameters holds the bad text."""
+        from starlette.routing import Match
+
+        app = scope.get("app")
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            try:
+                match, child = route.matches(scope)
+            except Exception:  # noqa: BLE001 - a route that cannot even match this path
+                continue
+            if match != Match.NONE:
+                for name, value in child.get("path_params", {}).items():
+                    if isinstance(value, str) and bad_text(value):
+                        return f"$.path.{name}"
+        return None

@@ -18,7 +18,11 @@ READERS = {"caseworker", "enforcement_officer", "auditor", "admin"}
 
 # (method, path, json body, roles allowed)
 ENDPOINTS = [
-    ("POST", "/newcomers", newcomer_data("x1"), {"admin", "caseworker"}),
+    ("POST", "/newcomers", newcomer_data("x1"), {"admin", "caseworker", "register_import"}),
+    ("GET", "/dossiers/n1/as-of/2024-02-01", None, {"auditor", "admin"}),
+    ("GET", "/dossiers/n1/replay", None, {"auditor", "admin"}),
+    ("GET", "/reports/2024", None, {"auditor", "admin"}),
+    ("GET", "/access-log?dossier_id=n1", None, {"auditor", "admin"}),
     ("GET", "/dossiers/n1", None, READERS),
     ("GET", "/dossiers/n1/history", None, READERS),
     ("GET", "/worklist", None, {"caseworker", "auditor", "admin"}),

@@ -15,6 +15,7 @@ import os
 
 import pytest
 import schemathesis
+from schemathesis.checks import CHECKS, load_all_checks
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -42,6 +43,9 @@ def live_app(engine, settings, auth):
 
 
 EXISTING = ("n1", "g1", "b1")
+load_all_checks()
+#: every check schemathesis has (``--checks all``)
+ALL_CHECKS = list(CHECKS.get_all())
 #: a deeper run on demand: INBURGERING_SCHEMATHESIS_EXAMPLES=200 pytest tests/api/test_schemathesis.py
 MAX_EXAMPLES = int(os.environ.get("INBURGERING_SCHEMATHESIS_EXAMPLES", "15"))
 
@@ -53,6 +57,4 @@ def test_no_server_errors(case, existing, live_app, auth):
     # most generated dossier ids do not exist; aim most cases at real dossiers so the engine runs
     if existing is not None and "dossier_id" in (case.path_parameters or {}):
         case.path_parameters["dossier_id"] = existing
-    response = case.call(headers=auth("admin"))
-    assert response.status_code < 500, (
-        f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:500]}")
+    case.call_and_validate(headers=auth("admin"), checks=ALL_CHECKS)
