@@ -87,6 +87,9 @@ class FormClient(TestClient):
                 kwargs["data"] = {**(dict(data) if data else {}), "csrf_token": token}
         return super().request(method, url, *args, **kwargs)
 
+    def post(self, url, *, csrf: bool = True, **kwargs):
+        return self.request("POST", url, csrf=csrf, **kwargs)
+
 
 @pytest.fixture
 def client(engine, settings) -> TestClient:
