@@ -55,6 +55,10 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         app.state.oidc = OidcProvider(settings)
     include_all(app)
     from api.web import mount; mount(app, engine, settings)  # noqa: E702 (the web interface, /ui)
+    from . import routes as api_routes
+    from .web import routes as web_routes
+    app.state.path_regexes = [route.path_regex for router in (*api_routes.ROUTERS, web_routes.router)
+                              for route in router.routes if "{" in getattr(route, "path", "")]
     app.add_exception_handler(EngineError, engine_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -218,7 +222,7 @@ def bad_text(value: str) -> str | None:
         if code < 0x20 or 0x7F <= code < 0xA0:
             return "contains a control character" if code else "contains a NUL character"
         if 0xD800 <= code < 0xE000:
-            return "contains a lone surrogate (not UTF-8 text)"
+            return "is not UTF-8 text (a lone surrogate or bytes that are not UTF-8)"
     return None
 
 
@@ -244,13 +248,11 @@ class InputGuard:
     @staticmethod
     def _problem(scope) -> tuple[str, str] | None:
         raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
-        try:
-            decoded = unquote_to_bytes(raw_path).decode("utf-8")
-        except UnicodeDecodeError:
-            return "$.path", "is not UTF-8 text"
+        # bytes that are not UTF-8 (a lone surrogate's CESU bytes among them) become lone surrogates here
+        decoded = unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape")
         reason = bad_text(decoded)
         if reason:
-            return InputGuard._path_param(scope) or "$.path", reason
+            return InputGuard._path_param(decoded, scope) or "$.path", reason
         query = scope.get("query_string", b"")
         if query:
             try:
@@ -266,18 +268,13 @@ class InputGuard:
         return None
 
     @staticmethod
-    def _path_param(scope) -> str | None:
-        """``$.path.dossier_id`` when a route matches and one of its parameters holds the bad text."""
-        from starlette.routing import Match
-
+    def _path_param(path: str, scope) -> str | None:
+        """``$.path.dossier_id`` when a route's template matches and one of its parameters holds the bad text."""
         app = scope.get("app")
-        for route in getattr(getattr(app, "router", None), "routes", ()):
-            try:
-                match, child = route.matches(scope)
-            except Exception:  # noqa: BLE001 - a route that cannot even match this path
-                continue
-            if match != Match.NONE:
-                for name, value in child.get("path_params", {}).items():
-                    if isinstance(value, str) and bad_text(value):
+        for regex in getattr(getattr(app, "state", None), "path_regexes", ()):
+            match = regex.match(path)
+            if match:
+                for name, value in match.groupdict().items():
+                    if bad_text(value):
                         return f"$.path.{name}"
         return None

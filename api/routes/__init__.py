@@ -5,6 +5,9 @@ from . import audit, dossiers, enforcement, events, health, newcomers, sweep, wo
 from .common import no_unknown_query
 
 
+ROUTERS = tuple(module.router for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep, audit))
+
+
 def include_all(app: FastAPI) -> None:
-    for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep, audit):
-        app.include_router(module.router, dependencies=[Depends(no_unknown_query)])
+    for router in ROUTERS:
+        app.include_router(router, dependencies=[Depends(no_unknown_query)])
