@@ -43,6 +43,10 @@ class OidcError(ValueError):
     """A token or sign-in response that does not authenticate anyone."""
 
 
+class _StaleKeys(Exception):
+    """The cached keys do not verify a token that names no key id: fetch them once more."""
+
+
 @dataclass(frozen=True)
 class LoginStart:
     url: str
@@ -59,6 +63,9 @@ def pkce_challenge(verifier: str) -> str:
 class OidcProvider:
     """The configured provider: discovery, keys, token verification and the code flow."""
 
+    #: the least time between two JWKS fetches forced by an unknown key id (a rotated key waits at most this)
+    jwks_refresh_cooldown = 30.0
+
     def __init__(self, settings: Settings):
         if not settings.oidc_issuer:
             raise ValueError("OIDC is not configured (INBURGERING_OIDC_ISSUER)")
@@ -68,6 +75,7 @@ class OidcProvider:
         self._discovery: Optional[dict] = None
         self._discovered_at = 0.0
         self._jwks: Optional[jwt.PyJWKClient] = None
+        self._forced_at = float("-inf")
 
     # ----- provider metadata ---------------------------------------------------------
     def discovery(self) -> dict:
@@ -95,14 +103,20 @@ class OidcProvider:
             with self._lock:
                 if self._jwks is None:
                     self._jwks = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=HTTP_TIMEOUT,
-                                                 cooldown_duration=30)
+                                                 cooldown_duration=self.jwks_refresh_cooldown)
         return self._jwks
 
     # ----- tokens ----------------------------------------------------------------------------
-    def claims(self, token: str, *, audience: str, now: datetime, nonce: Optional[str] = None) -> dict:
+    def claims(self, token: str, *, audience, now: datetime, nonce: Optional[str] = None) -> dict:
         """The claims of a token signed by the provider for ``audience``; OidcError otherwise."""
         try:
-            key = self.jwks().get_signing_key_from_jwt(token)
+            return self._claims(token, audience=audience, now=now, nonce=nonce, refresh=False)
+        except _StaleKeys:
+            return self._claims(token, audience=audience, now=now, nonce=nonce, refresh=True)
+
+    def _claims(self, token: str, *, audience, now: datetime, nonce: Optional[str], refresh: bool) -> dict:
+        try:
+            key, named = self._signing_key(token, refresh=refresh)
         except jwt.PyJWKClientConnectionError as err:
             raise OidcError(f"the provider's keys cannot be read: {err}") from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError) as err:
@@ -111,12 +125,38 @@ class OidcProvider:
             claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
                                 options={"require": ["iss", "aud", "exp", "iat"], "verify_exp": False,
                                          "verify_iat": False, "verify_nbf": False})
+        except jwt.InvalidSignatureError as err:
+            if not named and not refresh and self._may_refresh():
+                raise _StaleKeys() from None  # a token naming no key id: the provider may have rotated its key
+            raise OidcError(f"invalid token: {err}") from None
         except jwt.InvalidTokenError as err:
             raise OidcError(f"invalid token: {err}") from None
         check_times(claims, now, self.settings.max_token_hours)
         if nonce is not None and claims.get("nonce") != nonce:
             raise OidcError("invalid token: the nonce does not match this sign-in")
         return claims
+
+    def _may_refresh(self) -> bool:
+        with self._lock:
+            if time.monotonic() - self._forced_at < self.jwks_refresh_cooldown:
+                return False
+            self._forced_at = time.monotonic()
+            return True
+
+    def _signing_key(self, token: str, *, refresh: bool) -> tuple[jwt.PyJWK, bool]:
+        """(the provider's key for ``token``, whether the token named it): by its ``kid`` (an unknown one makes
+        PyJWKClient fetch the keys again, at most every ``jwks_refresh_cooldown`` seconds); a token without one
+        (some providers sign with a single key and name none) only when the provider publishes exactly one
+        signing key of its type."""
+        header = jwt.get_unverified_header(token)
+        if header.get("kid") is not None:
+            return self.jwks().get_signing_key_from_jwt(token), True
+        kty = {"RS256": "RSA", "ES256": "EC"}.get(header.get("alg"))
+        candidates = [k for k in self.jwks().get_signing_keys(refresh=refresh) if k.key_type == kty]
+        if len(candidates) != 1:
+            raise jwt.PyJWKClientError("the token names no key id and the provider publishes "
+                                       f"{len(candidates)} {kty} signing keys")
+        return candidates[0], False
 
     def identity(self, claims: dict) -> tuple[str, str, Optional[str]]:
         """(user, role, agency) from the mapped claims (checked by the caller)."""
