@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 import uuid
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -153,15 +154,33 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             correlation = uuid.uuid4().hex
-            # The exception and where it happened, never the request body or query string.
-            log.exception("unexpected error %s on %s %s", correlation, scope.get("method"), scope.get("path"))
+            log.error("unexpected error %s on %s %s: %s\n%s", correlation, scope.get("method"), scope.get("path"),
+                      describe(exc), "".join(traceback.format_tb(exc.__traceback__)))
             if started:
                 raise  # the server closes the connection: nothing else can be said now
             await _send_json(send, 500, {"error": "InternalError", "correlation_id": correlation,
                                          "message": f"internal error; quote {correlation} to the operators"},
                              [(b"connection", b"close"), (b"x-correlation-id", correlation.encode())])
+
+
+def describe(exc: BaseException) -> str:
+    """An exception for the log without personal data: its type and, for a database error, the statement
+    (never its parameters, nor the driver's message, which may quote the failing row); messages of other
+    exceptions may quote input, so only our own engine errors keep theirs."""
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+        statement = " ".join((exc.statement or "").split())[:300]
+        return f"{type(exc).__name__} ({type(orig).__name__}{', ' + str(state) if state else ''}) in: {statement}"
+    if isinstance(exc, StatementError):
+        return f"{type(exc).__name__} in: {' '.join((exc.statement or '').split())[:300]}"
+    if isinstance(exc, EngineError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return type(exc).__name__
 
 
 class BodyTooLarge(Exception):
