@@ -150,10 +150,23 @@ def require_json(request: Request) -> None:
     raise HTTPException(415, f"the body must be application/json, not {content_type or 'unlabelled'}")
 
 
+def with_date_range(schema: Any) -> Any:
+    """A copy of a body schema whose ``format: date`` strings carry :data:`DATE_PATTERN`: the engine accepts
+    dates in 1900..2199 only (engine.commands.MIN_DATE..MAX_DATE), and the published schema says so."""
+    if isinstance(schema, dict):
+        copy = {k: with_date_range(v) for k, v in schema.items()}
+        if copy.get("format") == "date":
+            copy["pattern"] = DATE_PATTERN
+        return copy
+    if isinstance(schema, list):
+        return [with_date_range(item) for item in schema]
+    return schema
+
+
 def json_request_body(schema: dict, description: str = "") -> dict:
     """``openapi_extra`` publishing ``schema`` as the JSON request body."""
     return {"requestBody": {"required": True, "description": description,
-                            "content": {"application/json": {"schema": schema}}}}
+                            "content": {"application/json": {"schema": with_date_range(schema)}}}}
 
 
 def inline_refs(schema: Any, defs: dict | None = None) -> Any:

@@ -18,7 +18,7 @@ READERS = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
                         "the version to send back as `If-Match`. Every read is recorded in the access log.",
             responses=errors(401, 403, 404, 422))
 def get_dossier(request: Request, response: Response, dossier_id: str = dossier_id_param(),
-                as_of: Optional[str] = date_query("Rebuild the state at the end of this date from the journal "
+                as_of: str = date_query("Rebuild the state at the end of this date from the journal "
                                                   "alone (not the current state)."),
                 actor: Actor = Depends(require(*READERS))) -> dict:
     engine = get_engine(request)

@@ -41,7 +41,7 @@ def expected_version(if_match: Optional[str]) -> Optional[int]:
 
 
 def _event_route(event_type: str, schema: dict):
-    async def post_event(request: Request, dossier_id: str = DOSSIER_ID, if_match: Optional[str] = IF_MATCH,
+    async def post_event(request: Request, dossier_id: str = DOSSIER_ID, if_match: str = IF_MATCH,
                          actor: Actor = Depends(require(*roles_for(event_type)))) -> dict:
         version = expected_version(if_match)
         body = await json_body(request)
@@ -51,7 +51,9 @@ def _event_route(event_type: str, schema: dict):
     router.add_api_route(
         f"/dossiers/{{dossier_id}}/events/{event_type}", post_event, methods=["POST"],
         operation_id=f"event_{event_type}", summary=schema.get("description") or event_type,
-        description=f"Apply the `{event_type}` event to a dossier. Roles: {', '.join(roles_for(event_type))}.",
+        description=f"Apply the `{event_type}` event to a dossier. Roles: {', '.join(roles_for(event_type))}."
+                    + (" Beyond the schema: `from` may not be after `to` (422)."
+                       if {"from", "to"} <= set(schema.get("properties", {})) else ""),
         responses=errors(401, 403, 404, 409, 413, 415, 422), openapi_extra=json_request_body(schema))
 
 

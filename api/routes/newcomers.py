@@ -19,6 +19,12 @@ from .common import ID_PATTERN, errors, get_engine, id_problem, inline_refs, jso
 router = APIRouter(tags=["newcomers"])
 SCHEMA = inline_refs(NEWCOMER_SCHEMA)
 SCHEMA["properties"]["id"] = {**SCHEMA["properties"]["id"], "pattern": ID_PATTERN}
+#: a custom string format (OpenAPI formats are open): 11 digits whose last two are the mod-97 check of the first
+#: nine (prefixed by 2 for births from 2000), as the national register defines it
+SCHEMA["properties"]["insz"] = {**SCHEMA["properties"]["insz"], "format": "insz",
+                                "description": "national register number (INSZ): format `insz`, 11 digits whose "
+                                               "last two are 97 minus the first nine modulo 97 (with a leading 2 "
+                                               "for births from 2000); never stored or logged"}
 IMPORTERS = (REGISTER_IMPORT, ADMIN, CASEWORKER)
 NOT_YOURS = ("a caseworker may import only newcomers of their own agency that no other agency holds; "
              "ask the register import (role register_import)")
@@ -28,7 +34,8 @@ NOT_YOURS = ("a caseworker may import only newcomers of their own agency that no
              summary="Import a newcomer (register extract line): decides the target group, opens the dossier",
              description="Roles: register_import and admin for any newcomer; a caseworker for a newcomer of "
                          "their own agency (by `nis_code`). A newcomer of another agency, or an id another "
-                         "agency holds, is 403 for a caseworker, with one message that reveals nothing more.",
+                         "agency holds, is 403 for a caseworker, with one message that reveals nothing more. "
+                         "Beyond the schema: `birth_date` may not be after `obligation_start` (422).",
              responses=errors(401, 403, 409, 413, 415, 422),
              openapi_extra=json_request_body(SCHEMA, "The register extract line; `insz` is never stored or logged."))
 async def import_newcomer(request: Request, actor: Actor = Depends(require(*IMPORTERS))) -> dict:
