@@ -135,6 +135,18 @@ async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, b
     await send({"type": "http.response.body", "body": payload})
 
 
+class _Tracked:
+    """A ``send`` that remembers whether the response has started (after that, no other answer can be sent)."""
+
+    def __init__(self, send):
+        self.send, self.started = send, False
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class CatchAll:
     """Whatever escapes the exception handlers: a 500 with a correlation id, and the connection closed."""
 
@@ -144,21 +156,14 @@ class CatchAll:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
-
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = _Tracked(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
             correlation = uuid.uuid4().hex
             log.error("unexpected error %s on %s %s: %s\n%s", correlation, scope.get("method"), scope.get("path"),
                       describe(exc), "".join(traceback.format_tb(exc.__traceback__)))
-            if started:
+            if tracked.started:
                 raise  # the server closes the connection: nothing else can be said now
             await _send_json(send, 500, {"error": "InternalError", "correlation_id": correlation,
                                          "message": f"internal error; quote {correlation} to the operators"},
@@ -203,7 +208,7 @@ class BodyLimit:
                 if not value.isdigit() or int(value) > limit:
                     return await self._refuse(send, limit)
         seen = 0
-        started = False
+        tracked = _Tracked(send)
 
         async def limited_receive():
             nonlocal seen
@@ -214,16 +219,10 @@ class BodyLimit:
                     raise BodyTooLarge()
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
-            if started:
+            if tracked.started:
                 raise
             await self._refuse(send, limit)
 
