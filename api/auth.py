@@ -22,7 +22,7 @@ with a provider's public key and the other way round (no algorithm confusion).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Optional
 
@@ -65,7 +65,8 @@ def issue_token(settings: Settings, *, role: str, user: str, agency: Optional[st
         "agency": agency,
         "iss": settings.jwt_issuer,
         "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(hours=settings.token_hours)).timestamp()),
+        # in UTC: an aware Europe/Brussels time plus 12 hours is 13 real hours across the autumn DST change
+        "exp": int((now.astimezone(timezone.utc) + timedelta(hours=settings.token_hours)).timestamp()),
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
