@@ -1,9 +1,18 @@
-"""Bearer tokens (HS256 JWT) and the role checks of the HTTP API.
+"""Bearer tokens and the role checks of the HTTP API.
 
-A token carries ``sub`` (user id), ``role``, ``agency`` (caseworkers only),
-``iss``, ``iat`` and ``exp``. Expiry is checked against the engine's clock, never
-the wall clock (ENGINEERING.md principle 2): a scenario or test that moves a
-:class:`engine.clock.ManualClock` sees tokens expire on that clock.
+Two kinds of token are accepted:
+
+* **our own** (HS256, signed with ``INBURGERING_JWT_SECRET`` or a demo store's key), issued by
+  ``inburgering token`` and the demo sign-in. It carries ``sub`` (user id), ``role``, ``agency``
+  (caseworkers only), ``iss``, ``iat`` and ``exp``. Expiry is checked against the engine's clock
+  (ENGINEERING.md principle 2): a scenario or test that moves a
+  :class:`engine.clock.ManualClock` sees tokens expire on that clock.
+* **an OIDC provider's** (RS256/ES256, :mod:`api.oidc`), when ``INBURGERING_OIDC_ISSUER`` is set;
+  checked against the wall clock, which is the provider's.
+
+Either way a token whose lifetime (``exp - iat``) exceeds ``INBURGERING_MAX_TOKEN_HOURS`` is
+refused. The algorithm in the token's header picks the check; an HS256 token is never checked
+with a provider's public key and the other way round (no algorithm confusion).
 
 * no token, a malformed one, a bad signature, a wrong issuer or an expired token → 401
   with ``WWW-Authenticate: Bearer``;
@@ -13,26 +22,28 @@ the wall clock (ENGINEERING.md principle 2): a scenario or test that moves a
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Optional
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from engine.service import Actor
 from engine.settings import Settings
 
 ALGORITHM = "HS256"
+OIDC_ALGORITHMS = ("RS256", "ES256")
 CASEWORKER = "caseworker"
 ENFORCEMENT_OFFICER = "enforcement_officer"
 AUDITOR = "auditor"
 ADMIN = "admin"
-ROLES = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
+#: the register import (a system or person loading register extracts for every agency)
+REGISTER_IMPORT = "register_import"
+ROLES = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN, REGISTER_IMPORT)
 AGENCIES = ("atlas", "amal", "agii")
-#: tolerated clock skew between issuer and API for ``iat``
-LEEWAY = timedelta(seconds=60)
 REALM = 'Bearer realm="inburgering"'
 
 
@@ -46,31 +57,59 @@ def issue_token(settings: Settings, *, role: str, user: str, agency: Optional[st
     _check_identity(user, role, agency)
     if now.tzinfo is None:
         raise ValueError("issue_token needs an aware datetime")
+    if not settings.jwt_secret:
+        raise ValueError("no signing key: set INBURGERING_JWT_SECRET (or use a demo store)")
     claims = {
         "sub": user,
         "role": role,
         "agency": agency,
         "iss": settings.jwt_issuer,
         "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(hours=settings.token_hours)).timestamp()),
+        # in UTC: an aware Europe/Brussels time plus 12 hours is 13 real hours across the autumn DST change
+        "exp": int((now.astimezone(timezone.utc) + timedelta(hours=settings.token_hours)).timestamp()),
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
-def verify_token(settings: Settings, token: str, *, now: datetime) -> Actor:
-    """The actor a token names; :class:`TokenError` when it does not authenticate."""
+def verify_token(settings: Settings, token: str, *, now: datetime, oidc=None,
+                 audience: Optional[str] = None) -> Actor:
+    """The actor a token names; :class:`TokenError` when it does not authenticate.
+
+    ``now`` is the engine clock (for our own tokens); ``oidc`` the :class:`api.oidc.OidcProvider`
+    (for the provider's tokens, checked for ``audience``, default the API audience)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as err:
+        raise TokenError(f"invalid token: {err}") from None
+    algorithm = header.get("alg")
+    if algorithm == ALGORITHM:
+        return _verify_own(settings, token, now)
+    if oidc is not None and algorithm in OIDC_ALGORITHMS:
+        from engine.clock import wall_now
+
+        from .oidc import OidcError
+        try:
+            claims = oidc.claims(token, audience=audience or settings.oidc_audience, now=wall_now())
+            user, role, agency = oidc.identity(claims)
+            _check_identity(user, role, agency)
+        except (OidcError, ValueError) as err:
+            raise TokenError(str(err)) from None
+        return Actor(user, role, agency)
+    raise TokenError(f"invalid token: algorithm {algorithm!r} is not accepted")
+
+
+def _verify_own(settings: Settings, token: str, now: datetime) -> Actor:
+    if not settings.jwt_secret:
+        raise TokenError("invalid token: this service issues no tokens of its own (no signing key)")
     try:
         claims = dict(_signed_claims(token, settings.jwt_secret, settings.jwt_issuer))
     except jwt.InvalidTokenError as err:
         raise TokenError(f"invalid token: {err}") from None
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not _is_int(exp) or not _is_int(iat):
-        raise TokenError("invalid token: exp and iat must be integers")
-    instant = int(now.timestamp())
-    if instant >= exp:
-        raise TokenError("token expired")
-    if iat > instant + LEEWAY.total_seconds():
-        raise TokenError("token issued in the future")
+    from .oidc import OidcError, check_times
+    try:
+        check_times(claims, now, settings.max_token_hours)  # the same rules as for the provider's tokens
+    except OidcError as err:
+        raise TokenError(str(err)) from None
     user, role, agency = claims.get("sub"), claims.get("role"), claims.get("agency")
     try:
         _check_identity(user, role, agency)
@@ -95,13 +134,11 @@ def _signed_claims(token: str, secret: str, issuer: str) -> tuple:
     return tuple(claims.items())
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_identity(user, role, agency) -> None:
     if not isinstance(user, str) or not user:
         raise ValueError("sub must be a non-empty string")
+    if len(user) > 200 or not user.isprintable():
+        raise ValueError("sub must be at most 200 printable characters")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if agency is not None and agency not in AGENCIES:
@@ -111,7 +148,8 @@ def _check_identity(user, role, agency) -> None:
 
 
 # ----- FastAPI dependencies ---------------------------------------------------
-bearer = HTTPBearer(auto_error=False, description="HS256 JWT issued by `inburgering token`")
+bearer = HTTPBearer(auto_error=False, description="A JWT: HS256 issued by `inburgering token`, or RS256/ES256 "
+                                                 "from the configured OIDC provider")
 
 
 def unauthorized(message: str, *, invalid: bool = True) -> HTTPException:
@@ -126,11 +164,26 @@ async def authenticated(request: Request,
     """The actor of the request's bearer token (401 when there is none that verifies)."""
     if credentials is None or not credentials.credentials:
         raise unauthorized("missing bearer token", invalid=False)
-    engine = request.app.state.engine
+    return await actor_of_token(request, credentials.credentials)
+
+
+async def actor_of_token(request: Request, token: str, *, audience: Optional[str] = None) -> Actor:
+    """Verify ``token`` for this app (401 when it does not authenticate). A provider's token may
+    need its keys fetched: that runs in the thread pool, never blocking the event loop."""
+    engine, settings = request.app.state.engine, request.app.state.settings
+    oidc = getattr(request.app.state, "oidc", None)
     try:
-        return verify_token(request.app.state.settings, credentials.credentials, now=engine.clock.now())
+        if oidc is not None and not token.startswith(_OWN_HEADER_PREFIXES):
+            return await run_in_threadpool(verify_token, settings, token, now=engine.clock.now(), oidc=oidc,
+                                           audience=audience)
+        return verify_token(settings, token, now=engine.clock.now(), oidc=oidc, audience=audience)
     except TokenError as err:
         raise unauthorized(str(err)) from None
+
+
+#: the base64 of '{"alg":"HS256","typ":"JWT"}' and '{"typ":"JWT","alg":"HS256"}': our own tokens (a shortcut only;
+#: verify_token reads the header either way)
+_OWN_HEADER_PREFIXES = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.")
 
 
 def require(*roles: str) -> Callable[..., Actor]:

@@ -1,10 +1,11 @@
 """The ``inburgering`` command.
 
-    inburgering serve [--host H] [--port P] [--database URL] [--no-demo]
+    inburgering serve [--host H] [--port P] [--database URL] [--demo]
     inburgering import FILE [--database URL]
     inburgering sweep [--until DATE] [--database URL]
     inburgering journal verify [--database URL]
-    inburgering token --role ROLE [--agency A] --user U
+    inburgering access-log [--dossier ID] [--user U] [--format table|csv|json] [--out F] [--database URL]
+    inburgering token --role ROLE [--agency A] --user U [--database URL]
     inburgering scenario run FILE_OR_DIR... [--out F] [--database URL]
     inburgering replay [--dossier ID | --all] [--out F] [--database URL]
     inburgering dossier as-of ID DATE [--database URL]
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import List, Optional
@@ -190,8 +192,9 @@ def clock_advance(to: str = typer.Option(..., "--to", help="Date (YYYY-MM-DD, mo
 
 @journal_app.command("verify")
 def journal_verify(database: Optional[str] = DatabaseOption) -> None:
-    """Check every dossier's hash chain; exit 1 naming the first edited, inserted or deleted entry."""
-    from engine import journal
+    """Check every dossier's hash chain and the access log's; exit 1 naming the first edited, inserted or
+    deleted entry."""
+    from engine import access_log, journal
 
     engine, _ = _engine(database)
     checked = 0
@@ -200,23 +203,147 @@ def journal_verify(database: Optional[str] = DatabaseOption) -> None:
             checked += 1
             if problem is not None:
                 _fail(f"journal broken: {problem}", 1)
-    typer.echo(f"journal intact: {checked} dossiers verified")
+    with engine.reading() as connection:
+        reads, problem = access_log.verify(connection)
+    if problem is not None:
+        _fail(f"access log broken: {problem}", 1)
+    typer.echo(f"journal intact: {checked} dossiers verified; access log intact: {reads} reads verified")
 
 
 @app.command()
 def token(role: str = typer.Option(..., help="caseworker | enforcement_officer | auditor | admin"),
           user: str = typer.Option(..., help="User id written into the token and the journal."),
           agency: Optional[str] = typer.Option(None, help="atlas | amal | agii (required for caseworker)."),
+          database: Optional[str] = typer.Option(None, "--database", help="A demo store whose signing key to use "
+                                                 "when INBURGERING_JWT_SECRET is not set (default: "
+                                                 "INBURGERING_DATABASE_URL or sqlite:///var/inburgering.db)."),
           ) -> None:
-    """Issue a development bearer token (signed with INBURGERING_JWT_SECRET)."""
+    """Issue a bearer token, valid INBURGERING_TOKEN_HOURS (default 12), signed with INBURGERING_JWT_SECRET or,
+    when that is not set, with the key of a store that `serve --demo` ran on."""
     from api.auth import ROLES, issue_token
+    from engine.settings import secret_problem
 
     if role not in ROLES:
         _fail(f"--role: {role!r} is not one of {', '.join(ROLES)}")
     if role == "caseworker" and agency not in ("atlas", "amal", "agii"):
         _fail("--agency: a caseworker token needs --agency atlas, amal or agii")
-    settings = Settings.from_env()
-    typer.echo(issue_token(settings, role=role, user=user, agency=agency, now=SystemClock().now()))
+    settings = Settings.from_env(database_url=database)
+    if settings.jwt_secret:
+        problem = secret_problem(settings.jwt_secret)
+        if problem:
+            _fail(problem)
+    else:
+        key = _demo_key(settings.database_url)
+        if key is None:
+            _fail("no signing key: set INBURGERING_JWT_SECRET, or name a store that `inburgering serve --demo` "
+                  "ran on with --database")
+        settings = replace(settings, jwt_secret=key)
+    if not 1 <= settings.token_hours <= settings.max_token_hours:
+        _fail(f"INBURGERING_TOKEN_HOURS={settings.token_hours} must be between 1 and "
+              f"INBURGERING_MAX_TOKEN_HOURS={settings.max_token_hours}")
+    typer.echo(issue_token(settings, role=role, user=user, agency=agency, now=_token_time(settings.database_url)))
+
+
+def _token_time(url: str):
+    """Tokens are checked against the store's business clock: issue them on it (a demo store's manual
+    clock); without a store (or with a wall-clock one) that is the wall clock."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.clock import StoreClock
+    from engine.db import make_engine
+
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path is not None and not Path(path).exists():
+        return SystemClock().now()
+    db = make_engine(url)
+    try:
+        with db.connect() as connection:
+            row = connection.exec_driver_sql("SELECT mode FROM business_clock WHERE id = 1").first()
+        return StoreClock(db, row[0]).now() if row else SystemClock().now()
+    except SQLAlchemyError:
+        return SystemClock().now()
+    finally:
+        db.dispose()
+
+
+def _demo_key(url: str) -> Optional[str]:
+    """The signing key a demo store keeps, or None (no such store, not a demo store)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine import store_keys
+    from engine.db import make_engine
+
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return None
+    db = make_engine(url)
+    try:
+        return store_keys.read(db, store_keys.DEMO_SIGNING_KEY)
+    except SQLAlchemyError:
+        return None
+    finally:
+        db.dispose()
+
+
+def _record_cli_reads(database: Optional[str], dossier_ids: list[str], route: str) -> None:
+    """Record CLI reads of dossiers in the store's access log (who: the operating-system user)."""
+    import getpass
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine import access_log
+
+    if not dossier_ids:
+        return
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid-{os.getuid()}"
+    reads = [access_log.Read(user, "operator", None, dossier_id, route) for dossier_id in dossier_ids]
+    try:
+        access_log.record(_audit_url(database), reads, business_time=SystemClock().now())
+    except SQLAlchemyError as error:
+        _fail(f"the read could not be recorded in the store's access log, so nothing is shown "
+              f"({type(error).__name__}; a store from before migration 0004 is upgraded by "
+              f"`inburgering journal verify --database URL`)", 1)
+
+
+@app.command("access-log")
+def access_log_command(dossier: Optional[str] = typer.Option(None, "--dossier", help="Only reads of this dossier."),
+                       user: Optional[str] = typer.Option(None, "--user", help="Only reads by this user."),
+                       fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+                       out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+                       database: Optional[str] = DatabaseOption) -> None:
+    """Who read which dossier, when (wall and engine clock) and through which route: the access log,
+    per dossier and/or per user. Listing it is not itself recorded."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine import access_log
+    from engine.db import make_engine
+
+    if fmt not in ("table", "csv", "json"):
+        _fail(f"--format: {fmt!r} is not one of table, csv, json")
+    if dossier is None and user is None:
+        _fail("give --dossier, --user or both")
+    db = make_engine(_audit_url(database))
+    try:
+        with db.connect() as connection:
+            rows = access_log.listing(connection, dossier_id=dossier, user=user, limit=None)["items"]
+    except SQLAlchemyError as error:
+        _fail(f"the store has no readable access log ({type(error).__name__})")
+    finally:
+        db.dispose()
+    if fmt == "csv":
+        text = access_log.to_csv(rows)
+    elif fmt == "json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        header = ("seq", "wall_time", "user", "role", "agency", "dossier_id", "route")
+        lines = ["  ".join(header)] + ["  ".join(str(r[k] if r[k] is not None else "-") for k in header) for r in rows]
+        text = "\n".join(lines) + f"\n{len(rows)} reads\n"
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)
 
 
 @scenario_app.command("run")
@@ -269,10 +396,12 @@ def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="
     exit 1 naming each dossier whose journal is tampered with or does not replay exactly."""
     from engine.replay import replay_all
 
+    replayed: list[str] = []
     with _progress() as progress:
         task = progress.add_task("replaying", total=None)
 
         def on_progress(done, total, result):
+            replayed.append(result.dossier_id)
             progress.update(task, completed=done, total=total)
             if not result.ok:
                 err.print(f"[red]{result.dossier_id}[/red]: {result.first_divergence['message']}", highlight=False)
@@ -281,6 +410,7 @@ def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="
             summary = replay_all(_audit_url(database), dossier_ids=dossier or None, on_progress=on_progress)
         except EngineError as error:
             _fail(error.message)
+    _record_cli_reads(database, replayed, "cli replay")
     text = json.dumps(summary.to_dict(), indent=2, default=str)
     if out:
         out.write_text(text + "\n")
@@ -306,6 +436,7 @@ def dossier_as_of(dossier_id: str = typer.Argument(..., help="Dossier id."),
         view = state_as_of(_audit_url(database), dossier_id, on)
     except EngineError as error:
         _fail(error.message)
+    _record_cli_reads(database, [dossier_id], "cli dossier as-of")
     typer.echo(json.dumps(view, indent=2, default=str))
     raise typer.Exit(0 if view["consistent"] and view["journal_intact"] else 1)
 
@@ -401,24 +532,39 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="Port."),
           database: Optional[str] = DatabaseOption,
-          demo: bool = typer.Option(True, "--demo/--no-demo", help="Import the demo newcomers into an empty store."),
+          demo: bool = typer.Option(False, "--demo/--no-demo", help="The explicit demo: a development sign-in "
+                                    "(pick any role), the demo newcomers in an empty store, a random signing key "
+                                    "kept in the store and a banner on every page. Never for real dossiers."),
           scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler",
                                          help="Run the daily 02:00 sweep in this process."),
           workers: int = typer.Option(1, min=1, max=32, help="Worker processes serving the API (one per core "
                                                              "is a good start; the sweep runs once, here).")) -> None:
-    """Start the API (OpenAPI docs at /docs) with the daily sweep."""
+    """Start the API (OpenAPI docs at /docs) with the daily sweep.
+
+    Without --demo it needs an identity: INBURGERING_JWT_SECRET (at least 32 bytes) for tokens of
+    `inburgering token`, and/or an OIDC provider (INBURGERING_OIDC_ISSUER, INBURGERING_OIDC_AUDIENCE,
+    and INBURGERING_OIDC_CLIENT_ID for the browser sign-in); see the README, "Running in production"."""
     import uvicorn
 
     from api.app import create_app
     from api.logs import uvicorn_log_config
+    from engine.settings import identity_problem
     from timers.scheduler import start_scheduler
 
     try:
         log_config = uvicorn_log_config()  # INBURGERING_LOG_FORMAT=json: one JSON object per line
     except ValueError as error:
         _fail(str(error))
+    if not demo:
+        problem = identity_problem(Settings.from_env(database_url=database))
+        if problem:
+            _fail(f"not starting: {problem}")
     # a demo store keeps a manual business clock (moved by `sweep --until` / `clock advance`)
     engine, settings = _engine(database, clock_mode="manual" if demo else None)
+    if demo:
+        settings = _demo_settings(engine, settings)
+        err.print("[bold]DEMO[/bold]: development sign-in on, signing key kept in the store, a manual business "
+                  "clock; not for real dossiers (tokens: `inburgering token --database URL ...`)", highlight=False)
     if demo and not engine.dossier_ids():
         for newcomer in read_newcomer_lines(DEMO_FILE):
             engine.import_newcomer(newcomer)
@@ -436,8 +582,21 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the workers' metrics add up (api/metrics.py)
         import tempfile
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="inburgering-metrics-")
+    os.environ[_DEMO_ENV] = "1" if demo else "0"
     uvicorn.run("api.cli:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info",
                 log_config=log_config)
+
+
+#: tells ``serve --workers N``'s worker processes that they serve a demo
+_DEMO_ENV = "INBURGERING_SERVING_DEMO"
+
+
+def _demo_settings(engine, settings: Settings) -> Settings:
+    """The demo: development sign-in, banner, and the store's own random signing key (unless one is configured)."""
+    from engine import store_keys
+
+    key = settings.jwt_secret or store_keys.get_or_create(engine.db, store_keys.DEMO_SIGNING_KEY)
+    return replace(settings, demo=True, jwt_secret=key)
 
 
 def worker_app():
@@ -446,7 +605,10 @@ def worker_app():
     from engine.service import bootstrap
 
     settings = Settings.from_env()
-    return create_app(bootstrap(settings), settings)
+    engine = bootstrap(settings)  # the store's own clock (a demo store's is manual)
+    if os.environ.get(_DEMO_ENV) == "1":
+        settings = _demo_settings(engine, settings)
+    return create_app(engine, settings)
 
 
 def _progress() -> Progress:

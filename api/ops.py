@@ -14,13 +14,20 @@ from engine.incidents import IncidentRaised
 
 
 def install(app: FastAPI) -> None:
-    from . import logs, metrics
+    """The admin routes and the incident handler (call before the app's own middleware is added)."""
     from .routes import admin
 
     app.include_router(admin.router)
     app.add_exception_handler(IncidentRaised, incident_raised)
+
+
+def install_middleware(app: FastAPI) -> None:
+    """Metrics and request ids: outside the input guards (so a refused body is counted and logged with its
+    id, and their exceptions never cross these BaseHTTPMiddleware wrappers), inside the catch-all."""
+    from . import logs, metrics
+
     metrics.install(app)
-    logs.install(app)  # added last: the outermost middleware, so every log line of a request has its id
+    logs.install(app)  # the outer of the two, so every log line of a request has its id
 
 
 async def incident_raised(request: Request, exc: IncidentRaised) -> JSONResponse:

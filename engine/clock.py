@@ -33,11 +33,17 @@ def brussels_instant(day: date, at: time = time(0, 0)) -> datetime:
     return datetime.combine(day, at, BRUSSELS)
 
 
+def wall_now() -> datetime:
+    """The wall clock (UTC), for what must be stamped with real time whatever the business clock
+    says: the access log's wall time and the expiry of tokens an outside OIDC provider issued."""
+    return datetime.now(timezone.utc)
+
+
 class SystemClock:
     """The wall clock, for production only."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return wall_now()
 
 
 class ManualClock:

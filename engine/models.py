@@ -106,3 +106,40 @@ class BusinessClock(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     mode: str  # "manual" (demo, simulation: moves only when told) | "wall" (production)
     now_us: int = Field(sa_column=Column(BigInteger, nullable=False))  # epoch microseconds, UTC
+class StoreSecret(SQLModel, table=True):
+    """Keys this store generated for itself: the demo signing key, the CSRF key (api/csrf.py)."""
+
+    __tablename__ = "store_secret"
+
+    name: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AccessLogEntry(SQLModel, table=True):
+    """Append-only record of every read of a dossier (engine/access_log.py), one hash chain."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (UniqueConstraint("seq"),)
+
+    id: Optional[int] = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    seq: int
+    wall_time: str
+    business_time: str
+    user: str = Field(index=True)
+    role: str
+    agency: Optional[str] = None
+    dossier_id: str = Field(index=True)
+    route: str
+    prev_hash: str
+    hash: str
+
+
+class AccessLogHead(SQLModel, table=True):
+    """The access log's head (last seq and hash), one row: deleting the last entries breaks the chain."""
+
+    __tablename__ = "access_log_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""

@@ -1,9 +1,13 @@
 """The HTTP routes, one module per resource; each route parses, calls the engine, returns."""
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from . import audit, dossiers, enforcement, events, health, newcomers, sweep, worklist
+from .common import no_unknown_query
+
+
+ROUTERS = tuple(module.router for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep, audit))
 
 
 def include_all(app: FastAPI) -> None:
-    for module in (health, newcomers, events, dossiers, worklist, enforcement, sweep, audit):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router, dependencies=[Depends(no_unknown_query)])

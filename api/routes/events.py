@@ -10,13 +10,16 @@ from engine import commands
 from engine.errors import InvalidInput
 from engine.service import Actor
 
-from .common import errors, get_engine, json_body, json_request_body
+from .common import dossier_id_param, errors, get_engine, json_body, json_request_body
 
 router = APIRouter(tags=["events"])
 
-DOSSIER_ID = Path(description="The dossier id (the newcomer's id)")
-IF_MATCH = Header(None, alias="If-Match", description="The dossier version the change is based on; "
-                  "a stale version is refused with 409 and nothing is written.")
+DOSSIER_ID = dossier_id_param()
+#: the version as an integer, bare or quoted as sent back in ``ETag``
+IF_MATCH_PATTERN = '^("[0-9]{1,18}"|[0-9]{1,18})$'
+IF_MATCH = Header(None, alias="If-Match", pattern=IF_MATCH_PATTERN,
+                  description="The dossier version the change is based on (the `ETag` of `GET /dossiers/{id}`, "
+                              "quoted or bare); a stale version is refused with 409 and nothing is written.")
 
 
 def roles_for(event_type: str) -> tuple[str, ...]:
@@ -26,30 +29,32 @@ def roles_for(event_type: str) -> tuple[str, ...]:
 
 
 def expected_version(if_match: Optional[str]) -> Optional[int]:
-    """``If-Match: 3`` or ``If-Match: "3"`` (as sent back in ``ETag``) → 3."""
+    """``If-Match: 3`` or ``If-Match: "3"`` (as sent back in ``ETag``) → 3 (the header's pattern has checked it)."""
     if if_match is None:
         return None
     text = if_match.strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise InvalidInput("$.headers.If-Match", "If-Match must be the integer version of the dossier")
+        raise InvalidInput("$.header.If-Match", "If-Match must be the integer version of the dossier")
     return int(text)
 
 
 def _event_route(event_type: str, schema: dict):
-    async def post_event(request: Request, dossier_id: str = DOSSIER_ID, if_match: Optional[str] = IF_MATCH,
+    async def post_event(request: Request, dossier_id: str = DOSSIER_ID, if_match: str = IF_MATCH,
                          actor: Actor = Depends(require(*roles_for(event_type)))) -> dict:
         version = expected_version(if_match)
-        body = await json_body(request, empty={})
+        body = await json_body(request)
         return get_engine(request).handle(dossier_id, event_type, body, actor=actor, expected_version=version)
 
     post_event.__name__ = f"post_{event_type}"
     router.add_api_route(
         f"/dossiers/{{dossier_id}}/events/{event_type}", post_event, methods=["POST"],
         operation_id=f"event_{event_type}", summary=schema.get("description") or event_type,
-        description=f"Apply the `{event_type}` event to a dossier. Roles: {', '.join(roles_for(event_type))}.",
-        responses=errors(401, 403, 404, 409, 422), openapi_extra=json_request_body(schema))
+        description=f"Apply the `{event_type}` event to a dossier. Roles: {', '.join(roles_for(event_type))}."
+                    + (" Beyond the schema: `from` may not be after `to` (422)."
+                       if {"from", "to"} <= set(schema.get("properties", {})) else ""),
+        responses=errors(401, 403, 404, 409, 413, 415, 422), openapi_extra=json_request_body(schema))
 
 
 for _type, _schema in commands.EVENT_SCHEMAS.items():
@@ -57,7 +62,8 @@ for _type, _schema in commands.EVENT_SCHEMAS.items():
 
 
 @router.post("/dossiers/{dossier_id}/events/{event_type}", include_in_schema=False)
-async def unknown_event(event_type: str, actor: Actor = Depends(require(*ROLES))) -> dict:
+async def unknown_event(event_type: str, dossier_id: str = DOSSIER_ID,
+                        actor: Actor = Depends(require(*ROLES))) -> dict:
     """Any other event type: 422 naming it (after authentication)."""
     commands.validate_event(event_type, {})
     raise InvalidInput("$.type", f"unknown event type {event_type!r}")  # pragma: no cover (validate raises)

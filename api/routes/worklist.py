@@ -19,9 +19,9 @@ Step = Literal["register", "intake", "contract", "mo", "nt2", "pnt", "vdab"]
             description="Caseworkers see their own agency only (asking for another agency is 403); "
                         "auditors and admins any agency, or all when `agency` is omitted.",
             responses=errors(401, 403, 422))
-def get_worklist(request: Request, agency: Optional[Agency] = None,
-                 step: Optional[Step] = None,
-                 target_group: Optional[TargetGroup] = None, overdue: bool = False,
+def get_worklist(request: Request, agency: Agency = None,
+                 step: Step = None,
+                 target_group: TargetGroup = None, overdue: bool = False,
                  offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=MAX_LIMIT),
                  actor: Actor = Depends(require(CASEWORKER, AUDITOR, ADMIN))) -> dict:
     if actor.role == CASEWORKER:

@@ -6,7 +6,10 @@ from :mod:`api.routes.events`, the readers of each listing).
 """
 from __future__ import annotations
 
+import base64
+import hmac
 import io
+import json
 import math
 from datetime import date
 from pathlib import Path
@@ -15,14 +18,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
-from api.auth import ADMIN, AGENCIES, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, ROLES, issue_token, verify_token
+from api import csrf
+from api.access import log_read
+from api.auth import ADMIN, AGENCIES, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, ROLES, issue_token
 from api.auth import TokenError
 from api.routes.common import MAX_LIMIT
 from api.routes.events import roles_for
 from api.routes.worklist import Step, TargetGroup
-from engine import commands
+from engine import access_log, commands
 from engine.errors import Conflict, EngineError, InvalidInput, NotFound
 from engine.service import Actor
 
@@ -33,6 +40,7 @@ PREFIX = "/ui"
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 25
 HISTORY_PAGE = 100
+ACCESS_PAGE = 50
 STEPS = Step.__args__
 TARGET_GROUPS = TargetGroup.__args__
 READERS = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
@@ -50,6 +58,14 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF field every ``<form method="post">`` carries: ``{{ csrf_field() }}`` (api/csrf.py)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(csrf.FIELD, escape(csrf.current_token.get()))
+
+
+env.globals["csrf_field"] = csrf_field
 
 
 # ----- rendering -----------------------------------------------------------------
@@ -87,6 +103,8 @@ def render(request: Request, template: str, status: int = 200, actor: Optional[A
            **context) -> HTMLResponse:
     tr = Translator(session.language(request))
     engine = request.app.state.engine
+    settings = request.app.state.settings
+    context.setdefault("demo", bool(getattr(settings, "demo", False)))
     html = env.get_template(template).render(
         t=tr.t, v=tr.v, vs=tr.vs, lang=tr.lang, languages=LANGUAGES, actor=actor, nav=_nav(actor, request.url.path),
         path=request.url.path, lang_url=lambda code: _url_with(request, lang=code),
@@ -147,15 +165,24 @@ def home(request: Request) -> Response:
 
 
 def dev_login(request: Request) -> bool:
-    """The development sign-in (pick a role, get a token) unless settings turn it off (``extra["dev_login"]``)."""
-    return bool(request.app.state.settings.extra.get("dev_login", True))
+    """The development sign-in (pick a role, get a token): only in the explicit demo (``serve --demo``)."""
+    return bool(request.app.state.settings.demo)
+
+
+def oidc_login(request: Request) -> bool:
+    oidc = getattr(request.app.state, "oidc", None)
+    return oidc is not None and oidc.browser_sign_in
 
 
 def _login_page(request: Request, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
                 message: Optional[str] = None) -> HTMLResponse:
-    return render(request, "login.html", status=status, dev_login=dev_login(request), roles=ROLES, agencies=AGENCIES, errors=errors or {},
-                  values=values or {"role": CASEWORKER, "user": "", "agency": ""},
-                  next=_safe_next(request.query_params.get("next")) or "", message=message)
+    next_page = _safe_next(request.query_params.get("next")) or ""
+    return render(request, "login.html", status=status, dev_login=dev_login(request), roles=ROLES,
+                  agencies=AGENCIES, errors=errors or {},
+                  values=values or {"role": CASEWORKER, "user": "", "agency": ""}, next=next_page,
+                  oidc_login=oidc_login(request),
+                  oidc_url=f"{PREFIX}/login/oidc" + (f"?{urlencode({'next': next_page})}" if next_page else ""),
+                  message=message)
 
 
 @router.get(f"{PREFIX}/login")
@@ -177,7 +204,7 @@ async def login(request: Request) -> Response:
         errors["token"] = tr.t("login.token_only")
     elif token:
         try:
-            actor = verify_token(settings, token, now=engine.clock.now())
+            actor = await run_in_threadpool(session.verify_cookie_token, request, token)
         except TokenError as err:
             errors["token"] = tr.t("login.bad_token", reason=str(err))
     else:
@@ -199,6 +226,76 @@ async def login(request: Request) -> Response:
     target = _safe_next(first.get("next")) or home_of(actor)
     response = _redirect(target)
     session.set_token(response, request, token)
+    return response
+
+
+# ----- sign-in through the OIDC provider (authorization code + PKCE) -----------------------------------
+OIDC_COOKIE = "inburgering_oidc"
+OIDC_FLOW_SECONDS = 600
+
+
+def _redirect_uri(request: Request) -> str:
+    base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}{PREFIX}/login/callback"
+
+
+@router.get(f"{PREFIX}/login/oidc")
+def oidc_start(request: Request) -> Response:
+    from api.oidc import OidcError
+
+    if not oidc_login(request):
+        return error_page(request, 404, _tr(request).t("login.oidc_off"))
+    try:
+        start = request.app.state.oidc.start(_redirect_uri(request))
+    except OidcError as err:
+        return _login_page(request, status=502, message=_tr(request).t("login.oidc_failed", reason=str(err)))
+    flow = json.dumps({"state": start.state, "nonce": start.nonce, "verifier": start.verifier,
+                       "next": _safe_next(request.query_params.get("next")) or ""})
+    response = _redirect(start.url)
+    # Lax, not Strict: the provider sends the browser back with a cross-site navigation.
+    response.set_cookie(OIDC_COOKIE, base64.urlsafe_b64encode(flow.encode()).decode(), max_age=OIDC_FLOW_SECONDS,
+                        path=f"{PREFIX}/login", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.get(f"{PREFIX}/login/callback")
+def oidc_callback(request: Request) -> Response:
+    from api.oidc import OidcError
+
+    tr = _tr(request)
+    if not oidc_login(request):
+        return error_page(request, 404, tr.t("login.oidc_off"))
+    try:
+        flow = json.loads(base64.urlsafe_b64decode(request.cookies.get(OIDC_COOKIE, "").encode()))
+        state, nonce, verifier = flow["state"], flow["nonce"], flow["verifier"]
+    except (ValueError, KeyError, TypeError):
+        return _login_page(request, status=400, message=tr.t("login.oidc_no_flow"))
+    q = request.query_params
+    if not hmac.compare_digest(q.get("state", ""), state):
+        return _login_page(request, status=400, message=tr.t("login.oidc_no_flow"))
+    if q.get("error") or not q.get("code"):
+        return _login_page(request, status=401, message=tr.t("login.oidc_failed", reason=q.get("error", "no code")))
+    oidc, settings = request.app.state.oidc, request.app.state.settings
+    try:
+        token = oidc.exchange(q["code"], _redirect_uri(request), verifier)
+        from engine.clock import wall_now
+        claims = oidc.claims(token, audience=settings.oidc_client_id, now=wall_now(), nonce=nonce)
+        user, role, agency = oidc.identity(claims)
+        actor = Actor(user, role, agency)
+        from api.auth import _check_identity
+        _check_identity(user, role, agency)
+    except (OidcError, ValueError) as err:
+        response = _login_page(request, status=401, message=tr.t("login.oidc_failed", reason=str(err)))
+        response.delete_cookie(OIDC_COOKIE, path=f"{PREFIX}/login")
+        return response
+    target = _safe_next(flow.get("next")) or home_of(actor)
+    # A page, not a redirect: the browser arrived here from the provider's site, and a SameSite=Strict
+    # cookie set now is sent only on a navigation this site starts (the refresh below).
+    response = render(request, "signed_in.html", actor=actor, target=target)
+    response.headers["Refresh"] = f"0; url={target}"
+    session.set_token(response, request, token)
+    response.delete_cookie(OIDC_COOKIE, path=f"{PREFIX}/login")
     return response
 
 
@@ -308,6 +405,7 @@ def dossier(request: Request, dossier_id: str) -> Response:
     suggested, other = _events_for(actor, view)
     shown = diagram.diagrams(engine, view, entries)
     done = request.query_params.get("done")
+    log_read(request, actor, dossier_id)
     return render(request, "dossier.html", actor=actor, view=view, deadlines=deadlines, infractions=infractions,
                   timeline=timeline, diagrams=shown, diagrams_json=[
                       {"container": f"diagram-{n}", "url": f"{PREFIX}/processes/{d['process']}/{d['version']}.bpmn",
@@ -359,6 +457,7 @@ def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
         return allowed
     actor, view = allowed
     _, fields = _form_context(event_type, view)
+    log_read(request, actor, dossier_id)
     names = {f.name for f in fields}
     # the day the fact happened: today by the store's business clock, unless the caseworker enters another
     prefill = {"on": views.today(request.app.state.engine).isoformat()}
@@ -468,12 +567,59 @@ def audit_dossier(request: Request, dossier_id: str) -> Response:
     if request.query_params.get("replay"):
         from engine.replay import replay_dossier
         replay = replay_dossier(engine, dossier_id).to_dict()
+    log_read(request, actor, dossier_id)
+    with engine.reading() as connection:
+        reads = access_log.listing(connection, dossier_id=dossier_id, offset=0, limit=ACCESS_PAGE)
     return render(request, "audit_dossier.html", actor=actor, view=view, entries=entries, offset=offset,
                   page_size=HISTORY_PAGE, as_of=as_of_text, as_of_error=as_of_error, as_of_state=as_of_state,
-                  replay=replay,
+                  replay=replay, reads=reads,
+                  access_url=f"{PREFIX}/audit/access?" + urlencode({"dossier": dossier_id}),
+                  access_csv_url=f"{PREFIX}/audit/access.csv?" + urlencode({"dossier": dossier_id}),
                   prev_url=_url_with(request, offset=str(max(0, offset - HISTORY_PAGE))) if offset else None,
                   next_url=_url_with(request, offset=str(offset + HISTORY_PAGE))
                   if len(history) == HISTORY_PAGE else None)
+
+
+def _access_filters(request: Request) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """(dossier, user, error key) of the access-log pages."""
+    q = request.query_params
+    dossier_id = (q.get("dossier") or "").strip() or None
+    user = (q.get("user") or "").strip() or None
+    return dossier_id, user, None if (dossier_id or user) else "audit.access_filter_needed"
+
+
+@router.get(f"{PREFIX}/audit/access")
+def audit_access(request: Request) -> Response:
+    """The access log per user and/or per dossier (reading it is not a read of a dossier)."""
+    actor = session.require_role(request, *AUDITORS)
+    engine = request.app.state.engine
+    dossier_id, user, problem = _access_filters(request)
+    page = _page(request)
+    reads, pages = None, 1
+    if problem is None:
+        with engine.reading() as connection:
+            reads = access_log.listing(connection, dossier_id=dossier_id, user=user,
+                                       offset=(page - 1) * ACCESS_PAGE, limit=ACCESS_PAGE)
+        pages = max(1, math.ceil(reads["total"] / ACCESS_PAGE))
+    query = urlencode({k: v for k, v in (("dossier", dossier_id), ("user", user)) if v})
+    return render(request, "audit_access.html", status=422 if problem and request.query_params else 200,
+                  actor=actor, reads=reads, filters={"dossier": dossier_id or "", "user": user or ""},
+                  problem=_tr(request).t(problem) if problem and request.query_params else None,
+                  csv_url=f"{PREFIX}/audit/access.csv?{query}", page=page, pages=pages,
+                  prev_url=_url_with(request, page=str(page - 1)) if page > 1 else None,
+                  next_url=_url_with(request, page=str(page + 1)) if page < pages else None)
+
+
+@router.get(f"{PREFIX}/audit/access.csv")
+def audit_access_csv(request: Request) -> Response:
+    session.require_role(request, *AUDITORS)
+    dossier_id, user, problem = _access_filters(request)
+    if problem:
+        return PlainTextResponse(_tr(request).t(problem), status_code=422, headers=SECURITY_HEADERS)
+    with request.app.state.engine.reading() as connection:
+        rows = access_log.listing(connection, dossier_id=dossier_id, user=user, limit=None)["items"]
+    return Response(access_log.to_csv(rows), media_type="text/csv",
+                    headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="access-log.csv"'})
 
 
 def _year(text: Optional[str]) -> Optional[int]:

@@ -1,10 +1,10 @@
-"""Web sign-in: the API's bearer token kept in an HttpOnly, SameSite=Strict cookie.
+"""Web sign-in: a bearer token kept in an HttpOnly, SameSite=Strict cookie.
 
-The token is issued by :func:`api.auth.issue_token` (the development sign-in, as
-``inburgering token`` does) or pasted in, and verified on every request by
-:func:`api.auth.verify_token` against the engine's clock — the same checks as the
-API's ``Authorization: Bearer`` header. SameSite=Strict keeps the cookie off
-requests started by other sites, so a form elsewhere cannot post events here.
+The token is the OIDC provider's ID token (browser sign-in, :mod:`api.oidc`), one issued by
+:func:`api.auth.issue_token` (the demo's development sign-in, as ``inburgering token`` does) or
+one pasted in, and it is verified on every request by :func:`api.auth.verify_token` — the same
+checks as the API's ``Authorization: Bearer`` header. SameSite=Strict keeps the cookie off
+requests started by other sites; every form is also CSRF-checked (:mod:`api.csrf`).
 """
 from __future__ import annotations
 
@@ -44,11 +44,18 @@ def current_actor(request: Request) -> Actor:
     token = request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise NotSignedIn()
-    engine = request.app.state.engine
     try:
-        return verify_token(request.app.state.settings, token, now=engine.clock.now())
+        return verify_cookie_token(request, token)
     except TokenError as err:
         raise NotSignedIn(str(err)) from None
+
+
+def verify_cookie_token(request: Request, token: str) -> Actor:
+    """A token for the web interface: ours, or the provider's for this client (an ID token) or the API."""
+    engine, settings = request.app.state.engine, request.app.state.settings
+    audiences = [a for a in (settings.oidc_client_id, settings.oidc_audience) if a]
+    return verify_token(settings, token, now=engine.clock.now(), oidc=getattr(request.app.state, "oidc", None),
+                        audience=audiences or None)
 
 
 def optional_actor(request: Request) -> Optional[Actor]:
@@ -67,7 +74,7 @@ def require_role(request: Request, *roles: str) -> Actor:
 
 def set_token(response: Response, request: Request, token: str) -> None:
     settings = request.app.state.settings
-    response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_hours * 3600, path="/", httponly=True,
+    response.set_cookie(TOKEN_COOKIE, token, max_age=settings.max_token_hours * 3600, path="/", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
 
 

@@ -18,7 +18,11 @@ READERS = {"caseworker", "enforcement_officer", "auditor", "admin"}
 
 # (method, path, json body, roles allowed)
 ENDPOINTS = [
-    ("POST", "/newcomers", newcomer_data("x1"), {"admin", "caseworker"}),
+    ("POST", "/newcomers", newcomer_data("x1"), {"admin", "caseworker", "register_import"}),
+    ("GET", "/dossiers/n1/as-of/2024-02-01", None, {"auditor", "admin"}),
+    ("GET", "/dossiers/n1/replay", None, {"auditor", "admin"}),
+    ("GET", "/reports/2024", None, {"auditor", "admin"}),
+    ("GET", "/access-log?dossier_id=n1", None, {"auditor", "admin"}),
     ("GET", "/dossiers/n1", None, READERS),
     ("GET", "/dossiers/n1/history", None, READERS),
     ("GET", "/worklist", None, {"caseworker", "auditor", "admin"}),
@@ -179,3 +183,19 @@ def test_auditor_is_read_only(client, auth, newcomer):
     assert client.post("/dossiers/n1/events/registered", json={}, headers=auditor).status_code == 403
     assert client.post("/newcomers", json=newcomer_data("n2"), headers=auditor).status_code == 403
     assert client.post("/sweep", headers=auditor).status_code == 403
+
+
+def test_token_lifetime_is_real_hours_across_daylight_saving_time():
+    """12 hours from 2023-10-28 20:00 Brussels (CEST) end at 07:00 CET, not 08:00: real hours, not wall hours."""
+    from datetime import datetime
+
+    from engine.clock import BRUSSELS
+
+    settings = Settings(jwt_secret=SECRET)
+    evening = datetime(2023, 10, 28, 20, 0, tzinfo=BRUSSELS)
+    token = issue_token(settings, role="admin", user="a", now=evening)
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
+    assert claims["exp"] - claims["iat"] == settings.token_hours * 3600
+    from datetime import timezone
+    later = evening.astimezone(timezone.utc) + timedelta(hours=11)  # 11 real hours later
+    assert verify_token(settings, token, now=later).role == "admin"

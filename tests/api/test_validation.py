@@ -62,9 +62,9 @@ def test_valid_insz_is_not_stored(client, auth):
     assert insz not in view and insz not in history
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"{\"id\": NaN}", b"\xff\xfe", b"[" * 100_000,
+@pytest.mark.parametrize("raw", [b"{not json", b"{\"id\": NaN}", b"\xff\xfe", b"[" * 100_000,
                                  b"{\"id\": 1e999}"],
-                         ids=["garbage", "empty", "nan", "not-utf8", "deep", "infinite"])
+                         ids=["garbage", "nan", "not-utf8", "deep", "infinite"])
 def test_bad_json_newcomer(client, auth, raw):
     response = client.post("/newcomers", content=raw, headers={**auth("admin"), "Content-Type": "application/json"})
     body = assert_422(response, "$")
@@ -113,10 +113,26 @@ def test_unknown_event(client, auth, newcomer):
     assert client.post("/dossiers/n1/events/graduated", json={}).status_code == 401
 
 
-def test_empty_body_counts_as_empty_object_for_events(client, auth, newcomer):
+@pytest.mark.parametrize("raw", [b"", b"   ", b"\n\t \r\n", b" " * 500_000], ids=["empty", "spaces", "whitespace", "many-spaces"])
+@pytest.mark.parametrize("path", ["/newcomers", "/dossiers/n1/events/registered"])
+def test_empty_or_whitespace_body_is_422(client, auth, newcomer, raw, path):
     newcomer("n1")
-    response = client.post("/dossiers/n1/events/registered", headers=auth("admin"))
-    assert response.status_code == 200, response.text
+    response = client.post(path, content=raw, headers={**auth("admin"), "Content-Type": "application/json"})
+    assert assert_422(response, "$")["message"].startswith("$: the body is empty")
+    assert client.get("/dossiers/n1", headers=auth("admin")).json()["version"] == 1  # nothing written
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx"])
+def test_json_only_under_a_json_content_type(client, auth, newcomer, content_type):
+    newcomer("n1")
+    headers = {**auth("admin"), **({"Content-Type": content_type} if content_type else {})}
+    response = client.post("/dossiers/n1/events/registered", content=b"{}", headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json()["error"] == "UnsupportedMediaType"
+    ok = client.post("/dossiers/n1/events/registered", content=b"{}",
+                     headers={**auth("admin"), "Content-Type": "application/json; charset=utf-8"})
+    assert ok.status_code == 200, ok.text
 
 
 @pytest.mark.parametrize("query,path", [
@@ -142,7 +158,7 @@ def test_non_integer_if_match(client, auth, newcomer, if_match):
     newcomer("n1")
     response = client.post("/dossiers/n1/events/registered", json={},
                            headers={**auth("admin"), "If-Match": if_match})
-    assert_422(response, "$.headers.If-Match")
+    assert_422(response, "$.header.If-Match")
 
 
 def test_duplicate_newcomer_is_409(client, auth, newcomer):

@@ -44,7 +44,8 @@ def test_versions_and_where_instances_wait(store):
 def test_cli_processes_and_migrate(store, database_url, monkeypatch, tmp_path):
     engine, v2 = store
     monkeypatch.setenv("INBURGERING_DATABASE_URL", database_url)
-    monkeypatch.setattr("api.cli.SystemClock", lambda: engine.clock)  # the test's business day, not today
+    from engine.clock import StoreClock
+    StoreClock.of_store(engine.db, new_mode="manual", start=engine.clock.now())  # the CLI reads the store's clock
     runner = CliRunner()
     listed = runner.invoke(cli, ["processes", "list"])
     assert listed.exit_code == 0, listed.output

@@ -56,7 +56,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/web.db", jwt_secret=SECRET, demo_data=False)
+    # demo=True: the development sign-in these tests sign in with (serve --demo)
+    return Settings(database_url=f"sqlite:///{tmp_path}/web.db", jwt_secret=SECRET, demo_data=False, demo=True)
 
 
 @pytest.fixture
@@ -66,9 +67,33 @@ def engine(settings, clock) -> Engine:
     eng.db.dispose()
 
 
+class FormClient(TestClient):
+    """A TestClient that sends forms as a browser does from our pages: with ``Origin`` set to this site
+    and the page's CSRF token (api/csrf.py) in the form. It first loads a page (the sign-in page) so
+    that it holds a token valid for its current session, as a browser holds the page the form is on.
+    ``client.post(..., csrf=False)`` sends the request as it is (for the CSRF tests themselves)."""
+
+    def request(self, method, url, *args, csrf: bool = True, **kwargs):
+        path = str(url)
+        if csrf and method.upper() in ("POST", "PUT", "PATCH", "DELETE") and path.startswith("/ui"):
+            super().request("GET", "/ui/login")
+            token = self.cookies.get("inburgering_csrf", domain="testserver.local") or \
+                self.cookies.get("inburgering_csrf")
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("Origin", str(self.base_url).rstrip("/"))
+            kwargs["headers"] = headers
+            if kwargs.get("content") is None and kwargs.get("json") is None:
+                data = kwargs.pop("data", None)
+                kwargs["data"] = {**(dict(data) if data else {}), "csrf_token": token}
+        return super().request(method, url, *args, **kwargs)
+
+    def post(self, url, *, csrf: bool = True, **kwargs):
+        return self.request("POST", url, csrf=csrf, **kwargs)
+
+
 @pytest.fixture
 def client(engine, settings) -> TestClient:
-    with TestClient(create_app(engine, settings), base_url="http://testserver") as test_client:
+    with FormClient(create_app(engine, settings), base_url="http://testserver") as test_client:
         yield test_client
 
 

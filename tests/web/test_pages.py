@@ -9,7 +9,7 @@ import pytest
 from api.auth import issue_token, verify_token
 from timers.sweep import sweep_days
 
-from .conftest import at, newcomer, sign_in
+from .conftest import FormClient, at, newcomer, sign_in
 
 PAGES = ["/ui/worklist", "/ui/dossiers/n1", "/ui/dossiers/n1/events/registered", "/ui/enforcement", "/ui/audit",
          "/ui/audit/dossiers/n1", "/ui/audit/reports", "/ui/audit/reports/2024.png", "/ui/processes/trajectory/1.bpmn"]
@@ -346,15 +346,13 @@ def test_pages_send_protective_headers(client, dossier):
     assert client.get("/ui/static/vendor/bpmn-js/bpmn-viewer.production.min.js").status_code == 200
 
 
-def test_the_development_sign_in_can_be_turned_off(engine, settings, clock):
+def test_without_the_demo_there_is_no_development_sign_in(engine, settings, clock):
     from dataclasses import replace
-
-    from fastapi.testclient import TestClient
 
     from api.app import create_app
 
-    locked = replace(settings, extra={"dev_login": False})
-    with TestClient(create_app(engine, locked)) as client:
+    locked = replace(settings, demo=False)  # what `serve` without --demo runs
+    with FormClient(create_app(engine, locked), base_url="http://testserver") as client:
         page = client.get("/ui/login").text
         assert 'id="f-role"' not in page and 'id="f-token"' in page
         refused = client.post("/ui/login", data={"role": "admin", "user": "mallory"})

@@ -4,8 +4,8 @@
 ``migration_run`` / ``migration_item``: one run of ``inburgering migrate`` and the status of
 each instance in it, so a run killed half-way can be resumed (engine/migration.py).
 
-Revision ID: 0005
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
