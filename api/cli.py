@@ -424,21 +424,25 @@ def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="
 @dossier_app.command("as-of")
 def dossier_as_of(dossier_id: str = typer.Argument(..., help="Dossier id."),
                   day: str = typer.Argument(..., metavar="DATE", help="YYYY-MM-DD: the state at the end of it."),
+                  known_on: Optional[str] = typer.Option(None, "--known-on", help="YYYY-MM-DD: as the system "
+                                                         "knew it at the end of this date (default: all recorded)."),
                   database: Optional[str] = DatabaseOption) -> None:
-    """The dossier as it stood at the end of DATE, rebuilt from its journal alone."""
+    """The dossier as it stood at the end of DATE, folded from its recorded facts alone (optionally as known
+    on another date). Exit 1 when the journal is broken or does not fold to the stored state."""
     from engine.asof import state_as_of
 
     try:
         on = date.fromisoformat(day)
+        known = date.fromisoformat(known_on) if known_on else None
     except ValueError:
-        _fail(f"DATE: {day!r} is not a calendar date (YYYY-MM-DD)")
+        _fail(f"DATE / --known-on: {day!r} / {known_on!r} is not a calendar date (YYYY-MM-DD)")
     try:
-        view = state_as_of(_audit_url(database), dossier_id, on)
+        view = state_as_of(_audit_url(database), dossier_id, on, known_on=known)
     except EngineError as error:
         _fail(error.message)
     _record_cli_reads(database, [dossier_id], "cli dossier as-of")
     typer.echo(json.dumps(view, indent=2, default=str))
-    raise typer.Exit(0 if view["consistent"] and view["journal_intact"] else 1)
+    raise typer.Exit(0 if view["consistent"] is not False and view["journal_intact"] else 1)
 
 
 @app.command()

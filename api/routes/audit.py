@@ -23,9 +23,11 @@ AUDITORS = (AUDITOR, ADMIN)
 def get_dossier_as_of(request: Request, dossier_id: str = dossier_id_param(),
                       day: str = Path(..., pattern=DATE_PATTERN, json_schema_extra={"format": "date"},
                                       description="YYYY-MM-DD (1900..2199)"),
+                      known_on: str = date_query("As known at the end of this date (default: all recorded)."),
                       actor: Actor = Depends(require(*AUDITORS))) -> dict:
     from engine.asof import state_as_of
-    result = state_as_of(get_engine(request), dossier_id, parse_day(day, "$.path.day"))
+    result = state_as_of(get_engine(request), dossier_id, parse_day(day, "$.path.day"),
+                         known_on=parse_day(known_on, "$.query.known_on"))
     log_read(request, actor, dossier_id)
     return result
 

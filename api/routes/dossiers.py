@@ -18,15 +18,19 @@ READERS = (CASEWORKER, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
                         "the version to send back as `If-Match`. Every read is recorded in the access log.",
             responses=errors(401, 403, 404, 422))
 def get_dossier(request: Request, response: Response, dossier_id: str = dossier_id_param(),
-                as_of: str = date_query("Rebuild the state at the end of this date from the journal "
-                                                  "alone (not the current state)."),
+                as_of: str = date_query("The dossier at the end of this date, folded from its recorded facts "
+                                        "(not the current state; facts by the day they happened)."),
+                known_on: str = date_query("As the system knew it at the end of this date (facts recorded by "
+                                           "then): \"what did we know when we decided?\". Default: all recorded "
+                                           "so far. Without as_of: the dossier on that date as known then."),
                 actor: Actor = Depends(require(*READERS))) -> dict:
     engine = get_engine(request)
     day = parse_day(as_of, "$.query.as_of")
+    known = parse_day(known_on, "$.query.known_on")
     view = engine.dossier_view(dossier_id, actor)
-    if day is not None:
+    if day is not None or known is not None:
         from engine.asof import state_as_of
-        result = state_as_of(engine, dossier_id, day)
+        result = state_as_of(engine, dossier_id, day or known, known_on=known)
         log_read(request, actor, dossier_id, "GET /dossiers/{dossier_id}?as_of")
         return result
     log_read(request, actor, dossier_id)
