@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import date, time
 
 import pytest
@@ -39,8 +40,8 @@ def require_postgres() -> None:
                 "these cases run in CI, where PostgreSQL is provided")
 
 
-@pytest.fixture
-def pg_schema_url():
+@contextmanager
+def private_schema():
     """A URL whose search_path is a fresh, private schema; dropped afterwards."""
     require_postgres()
     import psycopg
@@ -48,10 +49,26 @@ def pg_schema_url():
     plain = PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute("SET lock_timeout = '20s'")  # never hang on a connection a test left open
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '20s'")  # never hang on a connection a test left open
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_schema_url():
+    """A URL whose search_path is a fresh, private schema; dropped afterwards."""
+    with private_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def second_pg_schema_url():
+    """Another private schema, for a control run beside the one under test."""
+    with private_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -127,3 +127,66 @@ def test_sweeper_killed_inside_its_transaction_loses_nothing(engines, any_url, s
     engine, clock = engines(any_url, date(2024, 1, 1))
     ids = import_past_due(engine, 20)
     _killed_sweeper(engine, any_url, sweepers, ids, pause_after)
+
+
+def _dates(engine, ids: list[str]) -> dict:
+    """Every date the law cares about, per dossier: deadlines, infractions, notices, hand-overs, and the
+    business day each decision was journaled on."""
+    out = {}
+    for dossier_id in ids:
+        view = engine.dossier_view(dossier_id)
+        with Session(engine.db) as session:
+            journaled = session.exec(select(JournalEntry.kind, JournalEntry.business_date, JournalEntry.effective_date)
+                                     .where(JournalEntry.dossier_id == dossier_id,
+                                            JournalEntry.kind.in_(("infraction_established", "notice_issued",
+                                                                   "handed_over", "deadline_fired",
+                                                                   "deadline_armed")))
+                                     .order_by(JournalEntry.seq)).all()
+        out[dossier_id] = {
+            "deadlines": [(d["name"], d["last_timely_day"], d["status"]) for d in view["deadlines"]],
+            "infractions": [(i["type"], i["established_on"], i["notice_on"], i["regularisation_last_day"],
+                             i["handed_over_on"], i["outcome"]) for i in view["infraction_details"]],
+            "journal": [tuple(row) for row in journaled],
+        }
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_sweeper_killed_while_holding_a_dossier_changes_no_date(engines, pg_url, second_pg_schema_url, sweepers):
+    """Two sweeper processes on PostgreSQL; one is killed with SIGKILL while it holds a dossier in its
+    transaction. The survivor waits for the row lock the dead session held and fires that dossier in the
+    same day's sweep: compared date by date (through the hand-overs a month later) with a control store
+    that had a single sweeper, nothing differs."""
+    from timers.sweep import sweep_days
+
+    control_url = second_pg_schema_url
+    runs = {}
+    for name, url in (("crash", pg_url), ("control", control_url)):
+        engine, clock = engines(url, date(2024, 1, 1))
+        runs[name] = (engine, clock, import_past_due(engine, 30))
+    engine, clock, ids = runs["crash"]
+
+    doomed = sweepers("doomed", pg_url, INSTANT, pause_after=2)
+    held = doomed.wait_ready()["fired"][-1]  # the dossier it holds, uncommitted, when it is killed
+    survivor = sweepers("survivor", pg_url, INSTANT)
+    survivor.wait_ready()
+    time.sleep(1.0)  # the survivor meets the held row and waits for it
+    doomed.kill()
+    report = survivor.result()
+    assert report["errors"] == [] and report["held"] == 0
+    assert report["timers"] == len(ids) - 1  # the killed sweeper committed its first; the held one rolled back
+    assert held in {d for d, kinds in committed_infractions(pg_url).items() if kinds}
+    assert_fired_exactly_once(engine, ids)
+
+    control, control_clock, control_ids = runs["control"]
+    control_clock.set(INSTANT)
+    sweep(control, INSTANT)
+    # then a month of daily sweeps on both: the regularisation periods end, the hand-overs follow
+    for run_engine, run_clock, _ in runs.values():
+        sweep_days(run_engine, run_clock, date(2024, 6, 2), date(2024, 7, 5))
+    assert control_ids == ids
+    crashed, expected = _dates(engine, ids), _dates(control, control_ids)
+    for dossier_id in ids:
+        assert crashed[dossier_id] == expected[dossier_id], dossier_id
+    assert all(d["infractions"][0][4] == "2024-07-02" for d in crashed.values())  # notice 1 June + 30 days + 1
