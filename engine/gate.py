@@ -1,11 +1,13 @@
 """The BPMN is the gate: an event is accepted only when the dossier's process waits for it.
 
 ENGINEERING.md principle 9; scenarios README "Order of steps" and "Status changes". The order
-of the steps lives in the process models (``processes/*.bpmn``): the intake and the contract
-open after the registration, the components after the contract, a component's task closes
-when it is fulfilled, the officer's ``decide`` opens at the hand-over. This module only maps
-each event to the user task it works on (the element-ID contract of processes/README.md)
-and asks the loaded instance whether that task is ready. Nothing here repeats the order.
+of the steps lives in the process models (``processes/*.bpmn``): the intake opens after the
+registration, the contract after the intake, the components after the contract, a component's
+task closes when it is fulfilled, the officer's ``decide`` opens at the hand-over. The intake
+is optional (its documentation in trajectory.bpmn): a contract signed while it waits completes
+it as skipped. This module only maps each event to the user tasks it works on (the element-ID
+contract of processes/README.md) and asks the loaded instance whether one is ready. Nothing
+here repeats the order.
 
 Events the conventions accept at any time on a dossier with a trajectory
 (:data:`ANY_TIME`), events that also count before the contract (:data:`BEFORE_CONTRACT`) and
@@ -24,27 +26,28 @@ ANY_TIME = frozenset({"moved", "residence_changed", "suspended", "activity", "b1
 BEFORE_CONTRACT = frozenset({"vdab_registered", "vdab_exempt", "mo_exemption_test", "pnt_hours", "activity",
                              "test_result:nt2"})
 
-#: event → the trajectory's user task it works on (processes/README.md, element-ID contract)
+#: event → the trajectory's user tasks it works on, any of which must be ready (processes/README.md,
+#: element-ID contract); a contract signed while the intake waits skips it (trajectory.bpmn, intake)
 TASK_OF_EVENT = {
-    "registered": "register",
-    "intake": "intake",
-    "contract_signed": "contract",
-    "refused_intake_or_contract": "contract",
-    "vdab_registered": "vdab",
-    "vdab_exempt": "vdab",
-    "pnt_hours": "pnt",
-    "pnt_not_fulfilled": "pnt",
-    "mo_exemption_test": "mo",
+    "registered": ("register",),
+    "intake": ("intake",),
+    "contract_signed": ("contract", "intake"),
+    "refused_intake_or_contract": ("contract", "intake"),
+    "vdab_registered": ("vdab",),
+    "vdab_exempt": ("vdab",),
+    "pnt_hours": ("pnt",),
+    "pnt_not_fulfilled": ("pnt",),
+    "mo_exemption_test": ("mo",),
 }
 #: events whose task is the component named in their payload
 COMPONENT_EVENTS = frozenset({"attendance", "test_result", "test_refused"})
 
 
-def task_for(event_type: str, payload: dict) -> str | None:
-    """The trajectory user task an event works on (None for the any-time events and decisions)."""
+def tasks_for(event_type: str, payload: dict) -> tuple[str, ...]:
+    """The trajectory user tasks an event works on (none for the any-time events and decisions)."""
     if event_type in COMPONENT_EVENTS:
-        return payload["component"]
-    return TASK_OF_EVENT.get(event_type)
+        return (payload["component"],)
+    return TASK_OF_EVENT.get(event_type, ())
 
 
 def waits_for(ctx) -> list[str]:
@@ -63,8 +66,8 @@ def check(ctx, event_type: str, payload: dict) -> None:
                       code="excluded", params={"event": event_type, "accepted": sorted(ON_EXCLUDED)})
     if event_type == "enforcement_decision" or event_type in ANY_TIME:
         return  # a decision is gated on its infraction's own instance (handlers.enforcement_decision)
-    task = task_for(event_type, payload)
-    if task is not None and ctx.step_ready(task):
+    tasks = tasks_for(event_type, payload)
+    if any(ctx.step_ready(task) for task in tasks):
         return
     key = f"{event_type}:{payload.get('component')}" if event_type in COMPONENT_EVENTS else event_type
     if key in BEFORE_CONTRACT and not ctx.step_done("contract"):
@@ -73,4 +76,5 @@ def check(ctx, event_type: str, payload: dict) -> None:
     raise Refused(f"dossier {state.id} does not wait for {event_type}"
                   f"{' (' + payload['component'] + ')' if event_type in COMPONENT_EVENTS else ''}; "
                   f"it waits for: {', '.join(waiting) or 'nothing'}",
-                  code="not_waiting", params={"event": event_type, "task": task, "waits_for": waiting})
+                  code="not_waiting", params={"event": event_type, "task": tasks[0] if tasks else None,
+                                              "waits_for": waiting})

@@ -106,6 +106,8 @@ def contract_signed(ctx, payload: dict, actor: str, on: date) -> None:
         hours = parameters.value("nt2_lesson_hours", on).get(state.advice)
     law = {name: parameters.cite(name, on) for name in ("reform_2022", "pnt_component", "nt2_lesson_hours",
                                                         "vdab_months")}
+    if ctx.step_ready("intake"):  # the intake is optional: signing the contract first skips it (trajectory.bpmn)
+        ctx.complete_task("intake", {"advice": None, "skipped": True}, actor=actor)
     ctx.emit(f.ContractSigned(on, listed, required, hours, law), actor=actor)
     if "mo" in listed:
         actions.charge(ctx, "mo_course", on)

@@ -11,7 +11,7 @@ from .i18n import Translator
 #: the caseworker steps and the events that advance or concern each (suggested first on the dossier page)
 STEP_EVENTS = {
     "register": ("registered",),
-    "intake": ("intake", "refused_intake_or_contract"),
+    "intake": ("intake", "contract_signed", "refused_intake_or_contract"),
     "contract": ("contract_signed", "refused_intake_or_contract"),
     "mo": ("test_result", "mo_exemption_test", "attendance", "test_refused"),
     "nt2": ("test_result", "attendance", "test_refused"),

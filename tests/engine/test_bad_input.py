@@ -158,7 +158,7 @@ def test_changed_bpmn_becomes_a_new_version_and_running_instances_stay(engine, c
               for d in ("OLD", "NEW")}
     assert labels == {"OLD": "trajectory@1", "NEW": "trajectory@2"}
     engine.handle("OLD", "registered", {}, actor=CASEWORKER)  # the old version still runs
-    assert engine.dossier_view("OLD")["waiting_on"] == ["contract", "intake"]
+    assert engine.dossier_view("OLD")["waiting_on"] == ["intake"]
 
 
 def test_cli_import_refuses_a_file_with_a_bad_line_and_writes_nothing(tmp_path, database_url):

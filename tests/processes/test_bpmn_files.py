@@ -38,7 +38,6 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     EventBasedGateway,
     ExclusiveGateway,
     IntermediateCatchEvent,
-    IntermediateThrowEvent,
     ParallelGateway,
     StartEvent,
 )
@@ -87,13 +86,8 @@ TRAJECTORY_CLASSES = {
     "registered_after_infraction": IntermediateCatchEvent,
     "reregistration_again": IntermediateCatchEvent,
     "end_late_reregistration": EndEvent,
-    "split_intake": ParallelGateway,
     "intake": UserTask,
-    "end_intake": EndEvent,
-    "contract_before_intake": BoundaryEvent,
-    "end_intake_skipped": EndEvent,
     "contract": UserTask,
-    "contract_signed_thrown": IntermediateThrowEvent,
     "split_components": ParallelGateway,
     "mo": UserTask,
     "nt2": UserTask,
@@ -183,7 +177,6 @@ BOUNDARIES = {
         "registration_deadline": ("register", False),
         "reregistration_deadline": ("register", False),
         "vdab_deadline": ("vdab", False),
-        "contract_before_intake": ("intake", True),
     },
     "enforcement": {
         "annulled_after_handover": ("decide", True),
@@ -209,15 +202,14 @@ GATEWAY_EVENTS = {
 
 # declared signals: id -> name
 DECLARED_SIGNALS = {
-    "trajectory": {"signal_registered": "registered", "signal_contract_signed": "contract_signed"},
+    "trajectory": {"signal_registered": "registered"},
     "enforcement": {"signal_regularised": "regularised", "signal_annulled": "annulled",
                     "signal_withdrawn": "withdrawn"},
 }
 
 # signal catch event id -> signal name
 SIGNALS = {
-    "trajectory": {"registered_after_infraction": "registered", "contract_before_intake": "contract_signed",
-                   "contract_signed_thrown": "contract_signed"},
+    "trajectory": {"registered_after_infraction": "registered"},
     "enforcement": {
         "regularised": "regularised",
         "annulled_in_period": "annulled",
@@ -720,11 +712,9 @@ def test_trajectory_main_path(specs):
     assert waiting(wf) == ["registration_deadline", "reregistration_deadline"]
 
     complete(wf, "register", registered_on="2024-02-01")
-    assert ready(wf) == ["contract", "intake"]
-    assert waiting(wf) == ["contract_before_intake"]  # the boundary timers are cancelled with the task
+    assert ready(wf) == ["intake"]
+    assert waiting(wf) == []  # the boundary timers are cancelled with the task
     complete(wf, "intake", nt2_advice="cvo_standard")
-    assert ready(wf) == ["contract"]
-    assert waiting(wf) == []
     complete(wf, "contract", contract_signed_on="2024-03-01")
     assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
     assert waiting(wf) == ["vdab_deadline"]
@@ -787,33 +777,8 @@ def test_trajectory_registration_deadline(specs):
     assert len(engine.calls) == 2
 
     complete(wf, "register")  # late registration continues the trajectory
-    assert ready(wf) == ["contract", "intake"]
-    assert waiting(wf) == ["contract_before_intake"]
-
-
-def test_trajectory_contract_without_intake(specs):
-    """Signing the contract first ends the intake (its interrupting signal boundary): the intake
-    can no longer be completed, and the components start (scenarios README 'Order of steps')."""
-    engine = RecordingScriptEngine()
-    wf = start(specs["trajectory"], engine)
-    complete(wf, "register")
-    complete(wf, "contract")
-    assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
-    assert {"contract_signed_thrown", "contract_before_intake", "end_intake_skipped"} <= completed(wf)
-    assert "intake" not in completed(wf)
-    assert "end_intake" not in completed(wf)
-
-
-def test_trajectory_intake_then_contract_throws_into_nothing(specs):
-    """After an intake the thrown signal finds no catcher and the trajectory goes on."""
-    engine = RecordingScriptEngine()
-    wf = start(specs["trajectory"], engine)
-    complete(wf, "register")
-    complete(wf, "intake")
-    complete(wf, "contract")
-    assert ready(wf) == ["mo", "nt2", "pnt", "vdab"]
-    assert {"end_intake", "contract_signed_thrown"} <= completed(wf)
-    assert "end_intake_skipped" not in completed(wf)
+    assert ready(wf) == ["intake"]
+    assert waiting(wf) == []
 
 
 def _settle_reregistration(engine, call):
@@ -874,10 +839,10 @@ def test_trajectory_reregistration_repeats(clocked_specs):
     assert fired.count("merge_reregistration") == 3
 
     complete(wf, "register")  # late registration: the engine then throws "registered"
-    assert ready(wf) == ["contract", "intake"]
-    assert waiting(wf) == ["await_reregistration", "contract_before_intake"]
+    assert ready(wf) == ["intake"]
+    assert waiting(wf) == ["await_reregistration"]
     signal(wf, "registered")
-    assert waiting(wf) == ["contract_before_intake"]
+    assert waiting(wf) == []
     assert {"registered_after_infraction", "end_late_reregistration"} <= completed(wf)
     assert engine.operations().count(REREGISTRATION) == 3
 
@@ -917,8 +882,8 @@ def test_trajectory_registered_signal_before_reregistration_deadline(clocked_spe
     wf = start(clocked_specs["trajectory"], engine)
     complete(wf, "register")
     signal(wf, "registered")
-    assert waiting(wf) == ["contract_before_intake"]
-    assert ready(wf) == ["contract", "intake"]
+    assert waiting(wf) == []
+    assert ready(wf) == ["intake"]
     assert "end_late_reregistration" in completed(wf)
     assert "reregistration_again" not in completed(wf)
 

@@ -34,8 +34,8 @@ def test_the_path_follows_completed_steps_but_a_join_waits_for_all(engine):
     engine.handle("n1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
     [trajectory] = marks(engine, "n1")
     assert trajectory["waiting"] == ["mo", "nt2"]
-    assert {"register", "contract", "split_components", "vdab", "pnt"} <= set(trajectory["done"])
-    assert "intake" not in trajectory["done"]  # the contract came first: the intake was skipped
+    # the contract came first: it completed the intake as skipped
+    assert {"register", "intake", "contract", "split_components", "vdab", "pnt"} <= set(trajectory["done"])
     assert "join_components" not in trajectory["done"]
     assert "sf_pnt__join_components" in trajectory["flows"]
     assert "sf_join_components__issue_attest_task" not in trajectory["flows"]
