@@ -25,7 +25,7 @@ from sqlmodel import Session
 from . import journal, spiff
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
-from .dossier import DossierState, Infraction
+from .dossier import DossierState, Infraction, state_format
 from .errors import Conflict, NotFound
 from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
 from .journal import Recording
@@ -102,12 +102,23 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
         return ctx
     found = session.execute(select(DOSSIER).where(DOSSIER.c.id == dossier_id)).mappings().one()
     row = DossierRow(**found)
-    state = DossierState.from_json(json.loads(row.state))
-    if not state.waiting and row.waiting_on:  # a state of format 1 did not keep them
-        state.waiting = row.waiting_on.split(",")
+    state = stored_state(session, row)
     ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
     ctx.load_instances()
     return ctx
+
+
+def stored_state(session, row) -> DossierState:
+    """The aggregate stored in a dossier row (a :class:`DossierRow` or :class:`engine.models.Dossier`),
+    upcast when release 0.1 wrote it: a state of format 1 did not keep the waiting steps (the row's
+    ``waiting_on`` has them) nor whether a trajectory was started (its ``instance`` rows say so, also
+    for a dossier excluded later). ``session``: a Session or Connection in which to read them."""
+    data = json.loads(row.state)
+    if state_format(data) != 1:
+        return DossierState.from_json(data)
+    started = session.execute(select(INSTANCE.c.id).where(INSTANCE.c.dossier_id == row.id,
+                                                          INSTANCE.c.process_name == "trajectory").limit(1)).first()
+    return DossierState.from_json(data, waiting=(row.waiting_on or "").split(","), has_trajectory=started is not None)
 
 
 class ProcessStateError(RuntimeError):
