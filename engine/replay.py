@@ -25,7 +25,9 @@ added as a new dated ruleset or value and did not rewrite the past. Reports and 
 never replay; they read the recorded facts (:mod:`engine.projection`).
 
 A journal with entries of an older schema (release 0.1) cannot match entry for entry (the
-formats differ); its replay compares the decisions both record (:func:`compare_decisions`).
+formats differ); its replay is compared input by input (:func:`compare_decisions`): the inputs
+the older release recorded by the decisions both schemas record, the inputs recorded since (an
+old store advanced by this release) entry by entry.
 
 Public API: :func:`replay_dossier`, :func:`replay_all`, :class:`ReplayResult`,
 :class:`ReplaySummary`, :class:`Replayer` (one in-memory engine, reusable for many
