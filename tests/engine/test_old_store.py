@@ -569,3 +569,64 @@ def test_a_format_1_deadline_moved_by_a_suspension_is_not_moved_twice():
     open_one = DossierState.from_json(_format_1_state(infractions=[infraction])).infractions[0]
     assert (open_one.regularisation_last_day, open_one.regularisation_base_last_day) == (
         date(2024, 5, 4), date(2024, 4, 24))
+
+
+# ---------------------------------------------------------------- an infraction open on release 0.1's enforcement
+
+
+def _release_source(name: str) -> str:
+    import sqlite3
+
+    from .old_stores import store_file
+
+    uri = f"file:{store_file('scenarios-0.1')}?mode=ro"  # read only: the file is never changed
+    with sqlite3.connect(uri, uri=True) as connection:
+        return connection.execute("SELECT source FROM process_definition WHERE name = ? AND version = 1",
+                                  (name,)).fetchone()[0]
+
+
+def test_a_late_fact_that_version_1_enforcement_cannot_withdraw_is_a_409(database_url):
+    """Release 0.1's enforcement process has no ``withdrawn`` signal, and an instance waiting for its
+    regularisation cannot move to version 2 (the event it waits on changed). A registration recorded
+    late, dated before the deadline, would withdraw the infraction: it is refused with 409
+    ``process_version_cannot`` naming the version, nothing changes, no incident — it was a 500."""
+    from engine.incidents import count_open
+    from engine.processes import ProcessRepository
+
+    v1 = _release_source("enforcement")
+
+    class Release01Enforcement(ProcessRepository):
+        def read_sources(self):
+            return {**super().read_sources(), "enforcement": v1.encode("utf-8")}
+
+    clock = ManualClock(brussels_instant(date(2024, 1, 1)))
+    settings = Settings(database_url=database_url, jwt_secret=SECRET, demo_data=False)
+    old = bootstrap(settings, clock, processes=Release01Enforcement())
+    old.import_newcomer({"id": "LATE", "birth_date": "1990-01-01", "nationalities": ["SY"],
+                         "residence": "recognised_refugee", "nis_code": "44021", "obligation_start": "2024-01-01"})
+    sweep_days(old, clock, date(2024, 4, 1), date(2024, 4, 2))  # the registration deadline runs out
+    old.db.dispose()
+
+    engine = bootstrap(settings, clock)  # today's processes: enforcement@2 is current
+    try:
+        [infraction] = engine.dossier_state("LATE").infractions
+        assert (infraction.type, infraction.outcome) == ("late_registration", "open")
+        assert migration.migrate(engine, "enforcement", 2, dry_run=True).counts == {"blocked": 1}
+        clock.set(brussels_instant(date(2024, 4, 5), time(9)))
+        client, headers = _client(engine)
+        before = [(e.seq, e.hash) for e in _journal(engine, "LATE")]
+        response = client.post("/dossiers/LATE/events/registered", json={"on": "2024-03-30"}, headers=headers)
+        assert response.status_code == 409, response.text
+        body = response.json()
+        assert body["code"] == "process_version_cannot"
+        assert body["params"] == {"infraction": infraction.id, "outcome": "open", "signal": "withdrawn",
+                                  "process": "enforcement@1", "current": "enforcement@2"}
+        assert [(e.seq, e.hash) for e in _journal(engine, "LATE")] == before
+        assert count_open(engine) == 0
+        # a registration of today regularises it within its period: version 1 knows that signal
+        response = client.post("/dossiers/LATE/events/registered", json={}, headers=headers)
+        assert response.status_code < 300, response.text
+        assert engine.dossier_state("LATE").infractions[0].outcome == "regularised"
+        assert replay_dossier(engine, "LATE").ok
+    finally:
+        engine.db.dispose()
