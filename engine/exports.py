@@ -16,8 +16,8 @@ when the file name ends in ``.gz``. Line 1 is the header
 each further line is one dossier ``{"dossier": {...}, "entries": [...]}``, in dossier-id order.
 Keys are sorted and no time of export is written, so exporting the same histories twice gives
 the same bytes (golden files in git, tests/golden/README.md). :func:`as_document` gives the same
-content as one JSON object (``{"header": ..., "dossiers": [...]}``), which :func:`read` accepts too
-(a ``.json`` file).
+content as one JSON object (``{"header": ..., "dossiers": [...]}``), which :func:`write` and
+:func:`read` use for a file named ``.json`` or ``.json.gz``.
 
 :func:`load_into` builds a store from an export: the schema is migrated (Alembic), then the
 definitions, the dossier rows and the journal are inserted as they were. The result is
@@ -203,10 +203,11 @@ def as_document(export: JournalExport) -> dict:
 
 
 def write(export: JournalExport, path: Path | str) -> Path:
-    """Write ``export`` to ``path`` as JSON Lines (gzip when it ends in ``.gz``; ``.json``: one document).
+    """Write ``export`` to ``path`` as JSON Lines (gzip when it ends in ``.gz``; ``.json``/``.json.gz``: one
+    JSON document).
     The same export always gives the same bytes (no timestamps, gzip mtime 0)."""
     path = Path(path)
-    if path.suffix == ".json":
+    if _is_document(path):
         text = json.dumps(as_document(export), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         data = text.encode("utf-8")
     else:
@@ -222,6 +223,11 @@ def write(export: JournalExport, path: Path | str) -> Path:
     return path
 
 
+def _is_document(path: Path) -> bool:
+    """``.json`` / ``.json.gz``: one JSON document; any other name: JSON Lines."""
+    return path.name.endswith((".json", ".json.gz"))
+
+
 def _open_text(path: Path) -> IO[str]:
     if path.name.endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
@@ -229,7 +235,8 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def read(path: Path | str) -> JournalExport:
-    """Read and check an export file (JSON Lines, optionally gzip; or one JSON document).
+    """Read and check an export file (JSON Lines, or one JSON document when named ``.json``; gzip when
+    named ``….gz``).
 
     Raises :class:`ExportError` naming the file, the line and what is wrong."""
     path = Path(path)
@@ -240,9 +247,7 @@ def read(path: Path | str) -> JournalExport:
             text = stream.read()
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise ExportError(f"{path}: cannot be read: {err}") from None
-    stripped = text.lstrip()
-    if path.suffix == ".json" or (stripped.startswith("{") and "\n" not in stripped.rstrip()
-                                  and '"header"' in stripped[:200]):
+    if _is_document(path):
         return _from_document(path, text)
     return _from_lines(path, text.splitlines())
 
