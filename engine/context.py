@@ -25,8 +25,8 @@ from sqlmodel import Session
 from . import journal, spiff
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
-from .dossier import DossierState, Infraction
-from .errors import Conflict, NotFound
+from .dossier import DossierState, Infraction, state_format
+from .errors import Conflict, NotFound, Refused
 from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
 from .journal import Recording
 from .models import Dossier, DueTimer, Instance
@@ -102,12 +102,23 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
         return ctx
     found = session.execute(select(DOSSIER).where(DOSSIER.c.id == dossier_id)).mappings().one()
     row = DossierRow(**found)
-    state = DossierState.from_json(json.loads(row.state))
-    if not state.waiting and row.waiting_on:  # a state of format 1 did not keep them
-        state.waiting = row.waiting_on.split(",")
+    state = stored_state(session, row)
     ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
     ctx.load_instances()
     return ctx
+
+
+def stored_state(session, row) -> DossierState:
+    """The aggregate stored in a dossier row (a :class:`DossierRow` or :class:`engine.models.Dossier`),
+    upcast when release 0.1 wrote it: a state of format 1 did not keep the waiting steps (the row's
+    ``waiting_on`` has them) nor whether a trajectory was started (its ``instance`` rows say so, also
+    for a dossier excluded later). ``session``: a Session or Connection in which to read them."""
+    data = json.loads(row.state)
+    if state_format(data) != 1:
+        return DossierState.from_json(data)
+    started = session.execute(select(INSTANCE.c.id).where(INSTANCE.c.dossier_id == row.id,
+                                                          INSTANCE.c.process_name == "trajectory").limit(1)).first()
+    return DossierState.from_json(data, waiting=(row.waiting_on or "").split(","), has_trajectory=started is not None)
 
 
 class ProcessStateError(RuntimeError):
@@ -240,8 +251,11 @@ class DossierContext:
 
     def close_infraction(self, infraction: Infraction, signal: str, reason: str, on: date) -> None:
         """Throw ``signal`` (regularised, annulled, withdrawn) into the infraction's enforcement instance,
-        whose close_infraction service task records why (:meth:`closing`). The instance must catch it:
-        one on a process version without that signal is a :class:`ProcessStateError` (migrate it)."""
+        whose close_infraction service task records why (:meth:`closing`). The instance must catch it.
+        One on an older process version that cannot (release 0.1's enforcement has no ``withdrawn``
+        signal, nor a regularisation after the hand-over) refuses the event: 409
+        ``process_version_cannot``, nothing changed. One on the current version that does not is a
+        :class:`ProcessStateError` (the engine and its process model disagree: an incident)."""
         loaded = self.enforcement(infraction.id)
         if loaded is None:
             raise ProcessStateError(f"infraction {infraction.id} has no running enforcement instance")
@@ -249,9 +263,16 @@ class DossierContext:
         before = infraction.outcome
         spiff.throw_signal(loaded.workflow, signal)
         if infraction.outcome == before:
+            current = self.processes.current(loaded.process.name)
+            if current.id != loaded.process.id:
+                raise Refused(f"infraction {infraction.id} is {before} in process version {loaded.process.label}, "
+                              f"which cannot close it as {signal}; nothing was changed. Move its instance to "
+                              f"{current.label} (inburgering migrate) where it can move, or let the enforcement "
+                              "officer decide it", code="process_version_cannot",
+                              params={"infraction": infraction.id, "outcome": before, "signal": signal,
+                                      "process": loaded.process.label, "current": current.label})
             raise ProcessStateError(f"enforcement instance of {infraction.id} ({loaded.process.label}) did not "
-                                    f"catch the signal {signal!r} while {before}; migrate it to a process "
-                                    "version that knows it")
+                                    f"catch the signal {signal!r} while {before}")
 
     def signal_trajectory(self, name: str) -> bool:
         """Throw a signal into the trajectory; whether an event caught it (e.g. ``registered`` ends the

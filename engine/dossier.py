@@ -8,7 +8,7 @@ the dossier's journal, saved with the dossier row as a snapshot (JSON, format
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Optional
 
 from rules import dates
@@ -226,11 +226,19 @@ class DossierState:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "DossierState":
+    def from_json(cls, data: dict, *, waiting: Optional[list] = None,
+                  has_trajectory: Optional[bool] = None) -> "DossierState":
+        """The state from :meth:`to_json` output of any format (format 1, release 0.1, is upcast).
+
+        ``waiting`` and ``has_trajectory`` are what a format-1 state did not keep and the dossier's
+        rows know: the row's waiting steps (``dossier.waiting_on``) and whether a trajectory instance
+        was ever started (``instance`` rows; :func:`engine.context.stored_state` asks them). Without
+        them a format-1 state waits for nothing and has a trajectory unless it is excluded now. A
+        format-2 state keeps both and ignores them."""
         data = dict(data)
         version = data.pop("format", 1)
         if version == 1:
-            data = _upcast_state_1(data)
+            data = _upcast_state_1(data, waiting, has_trajectory)
         elif version != STATE_FORMAT:
             raise ValueError(f"dossier state format {version} is newer than this release reads ({STATE_FORMAT})")
         for key in ("registered_on", "intake_on", "contract_signed_on", "mo_passed_on", "nt2_passed_on",
@@ -251,21 +259,64 @@ class DossierState:
         return cls(**data)
 
 
-def _upcast_state_1(data: dict) -> dict:
-    """Format 1 (release 0.1) → 2: PNT hours as one report; suspensions with all their days; deadlines
-    without a base or an arming day; the obligation start from the register facts; no letters, and
-    the waiting steps are filled in from the dossier row by the loader."""
+def state_format(data: dict) -> int:
+    """The format of a stored state (:data:`STATE_FORMAT`; 1 when it names none: release 0.1)."""
+    return data.get("format", 1)
+
+
+def _upcast_state_1(data: dict, waiting: Optional[list], has_trajectory: Optional[bool]) -> dict:
+    """Format 1 (release 0.1) → 2: PNT hours as one report; suspensions with all their days; the obligation
+    start from the register facts; no letters; the waiting steps and whether a trajectory was started
+    from the dossier's rows (see :meth:`DossierState.from_json`); deadlines and regularisation periods
+    with the last timely day the law gave before the recorded suspensions moved it (``base``), so that
+    a suspension recorded now does not move them again by days release 0.1 already added."""
     data = dict(data)
     hours = data.pop("pnt_hours", 0) or 0
     data["pnt_reports"] = [[None, hours]] if hours else []
-    data["suspensions"] = [[a, b, (date.fromisoformat(b) - date.fromisoformat(a)).days + 1]
-                           for a, b in data.get("suspensions", [])]
+    suspensions = [(date.fromisoformat(a), date.fromisoformat(b),
+                    (date.fromisoformat(b) - date.fromisoformat(a)).days + 1)
+                   for a, b in data.get("suspensions", [])]
+    data["suspensions"] = [[a.isoformat(), b.isoformat(), n] for a, b, n in suspensions]
     data["obligation_start"] = data.get("newcomer", {}).get("obligation_start")
     data.setdefault("letters", [])
-    data.setdefault("waiting", [])
+    data["waiting"] = [step for step in (waiting or []) if step]
     data.setdefault("vdab_exempt_on", None)
-    data["has_trajectory"] = data.get("target_group") != "excluded"
+    data["has_trajectory"] = (has_trajectory if has_trajectory is not None
+                              else data.get("target_group") != "excluded")
+    if suspensions:
+        deadlines = {}
+        for name, deadline in data.get("deadlines", {}).items():
+            last = date.fromisoformat(deadline["last_timely"])
+            base = _base_before_suspensions(last, date.fromisoformat(deadline["start"]), suspensions)
+            deadlines[name] = {**deadline, "base_last_timely": base.isoformat()}
+        data["deadlines"] = deadlines
+        infractions = []
+        for infraction in data.get("infractions", []):
+            if infraction.get("notice_on") and infraction.get("regularisation_last_day"):
+                last = date.fromisoformat(infraction["regularisation_last_day"])
+                base = _base_before_suspensions(last, date.fromisoformat(infraction["notice_on"]), suspensions)
+                infraction = {**infraction, "regularisation_base_last_day": base.isoformat()}
+            infractions.append(infraction)
+        data["infractions"] = infractions
     return data
+
+
+def _base_before_suspensions(last: date, start: date, suspensions: list) -> date:
+    """The last timely day before ``suspensions`` moved a deadline that started on ``start`` to ``last``:
+    the latest day from which :func:`rules.dates.apply_suspensions` gives ``last`` again (removing the
+    fewest suspended days). ``last`` itself when no combination of them explains it (release 0.1
+    applied them by another rule, or none applied): the deadline then keeps its day."""
+    from itertools import combinations
+
+    if len(suspensions) > 10:  # 2^n combinations; a dossier with that many suspensions keeps its day
+        return last
+    removals = sorted({sum(n for *_, n in chosen) for size in range(1, len(suspensions) + 1)
+                       for chosen in combinations(suspensions, size)})
+    for removed in removals:
+        base = last - timedelta(days=removed)
+        if dates.apply_suspensions(base, start, suspensions) == last:
+            return base
+    return last
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from .dossier import DossierState
 from .facts import Fact
-from .upcast import facts_of
+from .upcast import Legacy, facts_of
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,22 @@ class StoredFact:
 
 def read(entries: Iterable) -> list[StoredFact]:
     """The typed facts of journal entries (ORM rows, :class:`engine.replay.Recorded` or dicts with the
-    same fields), oldest first."""
+    same fields), oldest first: one dossier's journal in seq order (or several one after the other;
+    a new journal starts at seq 1 or at another ``dossier_id``)."""
     out = []
+    legacy, dossier = Legacy(), None
     for entry in entries:
-        get = entry.get if isinstance(entry, dict) else (lambda k, e=entry: getattr(e, k))
+        if isinstance(entry, dict):
+            get = entry.get
+        else:
+            get = lambda k, e=entry: getattr(e, k, None)  # noqa: E731
+        if get("seq") == 1 or get("dossier_id") != dossier:  # what schema-1 entries derive from is per dossier
+            legacy, dossier = Legacy(), get("dossier_id")
         payload = get("payload")
         payload = json.loads(payload) if isinstance(payload, str) else payload
         entered = date.fromisoformat(get("business_date") or get("business_time")[:10])
         for fact in facts_of(get("kind"), get("schema_version"), payload, day=entered,
-                             ruleset=get("ruleset"), rule_version=get("rule_version")):
+                             ruleset=get("ruleset"), rule_version=get("rule_version"), legacy=legacy):
             out.append(StoredFact(get("seq"), entered, fact, get("actor"), get("process_version")))
     return out
 

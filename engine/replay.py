@@ -25,7 +25,9 @@ added as a new dated ruleset or value and did not rewrite the past. Reports and 
 never replay; they read the recorded facts (:mod:`engine.projection`).
 
 A journal with entries of an older schema (release 0.1) cannot match entry for entry (the
-formats differ); its replay compares the decisions both record (:func:`compare_decisions`).
+formats differ); its replay is compared input by input (:func:`compare_decisions`): the inputs
+the older release recorded by the decisions both schemas record, the inputs recorded since (an
+old store advanced by this release) entry by entry.
 
 Public API: :func:`replay_dossier`, :func:`replay_all`, :class:`ReplayResult`,
 :class:`ReplaySummary`, :class:`Replayer` (one in-memory engine, reusable for many
@@ -33,8 +35,10 @@ dossiers; :mod:`engine.asof` uses it too).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections import Counter
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -218,11 +222,11 @@ class SourceStore:
 
     def state(self, dossier_id: str):
         """The dossier's stored state (its snapshot), or None when there is no dossier row."""
-        from .dossier import DossierState
+        from .context import stored_state
 
         with self.session() as session:
             row = session.get(Dossier, dossier_id)
-            return DossierState.from_json(json.loads(row.state)) if row is not None else None
+            return stored_state(session, row) if row is not None else None
 
     def entries(self, *, kinds: Iterable[str] | None = None, until_date: str | None = None,
                 dossier_ids: Iterable[str] | None = None) -> list[tuple[str, Recorded]]:
@@ -486,37 +490,90 @@ def decisions(entries: list[Recorded]) -> list[tuple[int, tuple]]:
     return out
 
 
+#: what is compared between a recorded entry of the current schema and its replay in a journal that
+#: also holds older entries: everything but ``seq`` (the older inputs before it recorded other numbers
+#: of entries than their replay does, so the numbering is shifted)
+COMPARED_AFTER_OLDER = tuple(name for name in COMPARED_FIELDS if name != "seq")
+
+
 def compare_decisions(dossier_id: str, recorded: list[Recorded], replayed: list[Recorded],
                       error: Optional[dict] = None, stopped_at: Optional[int] = None) -> "ReplayResult":
-    """The first difference between the decisions of a journal written by an older release and of its
-    replay by this one: entry formats differ between releases, the law's decisions must not."""
-    old = decisions([e for e in recorded if stopped_at is None or e.seq < stopped_at])
-    new = decisions(replayed)
+    """The first difference between a journal that holds entries of an older release and its replay by
+    this one, input by input (:func:`groups`: an input and the entries derived from it):
+
+    * an input recorded by an older release (schema below :data:`engine.facts.SCHEMA_VERSION`): entry
+      formats differ between releases, the law's decisions must not — the decisions both record
+      (:data:`DECISION_SIGNATURES`) are compared as a set per input, since a release may record the
+      decisions of one input in another order (a regularisation before or after the component it
+      fulfils);
+    * an input recorded by this release after them (an old store advanced by this one): entry by
+      entry, on every compared field but ``seq`` (:data:`COMPARED_AFTER_OLDER`).
+
+    ``error``/``stopped_at`` as for :func:`compare`. ``entries_checked`` counts the recorded entries of
+    the inputs that matched."""
+    old_groups = groups([e for e in recorded if stopped_at is None or e.seq < stopped_at])
+    new_groups = groups(replayed)
     checked = 0
-    for index in range(max(len(old), len(new))):
-        a = old[index] if index < len(old) else None
-        b = new[index] if index < len(new) else None
-        if a is None or b is None or a[1] != b[1]:
-            seq = (a or b)[0]
+    for index in range(max(len(old_groups), len(new_groups))):
+        old = old_groups[index] if index < len(old_groups) else None
+        new = new_groups[index] if index < len(new_groups) else None
+        if old is None or new is None:
+            head = (old or new)[0]
+            what = ("recorded input missing from the replay" if new is None
+                    else "the replay has an input the journal lacks")
             return ReplayResult(dossier_id, False, checked, {
-                "dossier_id": dossier_id, "kind": "divergence", "seq": seq, "field": "decision",
-                "recorded": list(a[1]) if a else None, "replayed": list(b[1]) if b else None,
-                "message": f"decision {index + 1} (recorded at seq {a[0] if a else '-'}) differs: recorded "
-                           f"{list(a[1]) if a else None}, replayed {list(b[1]) if b else None}"})
-        checked += 1
+                "dossier_id": dossier_id, "kind": "divergence", "seq": head.seq, "field": "entry",
+                "entry_kind": head.kind, "recorded": head.summary() if old else None,
+                "replayed": head.summary() if new else None,
+                "message": f"input {index + 1} ({_describe(head)}): {what}"})
+        if old[0].schema_version < SCHEMA_VERSION:
+            divergence = _decision_difference(dossier_id, index, old, new)
+        else:
+            divergence = next(filter(None, (
+                _first_difference(dossier_id, a, b, COMPARED_AFTER_OLDER)
+                for a, b in itertools.zip_longest(old, new))), None)
+        if divergence is not None:
+            return ReplayResult(dossier_id, False, checked, divergence)
+        checked += len(old)
     if error is not None:
         return ReplayResult(dossier_id, False, checked, {"dossier_id": dossier_id, "kind": "divergence", **error})
     return ReplayResult(dossier_id, True, checked, None)
 
 
-def _first_difference(dossier_id: str, old: Optional[Recorded], new: Optional[Recorded]) -> Optional[dict]:
+def _decision_difference(dossier_id: str, index: int, old: list[Recorded], new: list[Recorded]) -> Optional[dict]:
+    """The first decision of one input that its recording and its replay do not share (as multisets)."""
+    recorded, replayed = decisions(old), decisions(new)
+    unmatched = Counter(signature for _, signature in replayed)
+    unmatched.subtract(signature for _, signature in recorded)
+    missing = next(((seq, sig) for seq, sig in recorded if unmatched[sig] < 0), None)
+    extra = next(((seq, sig) for seq, sig in replayed if unmatched[sig] > 0), None)
+    if missing is None and extra is None:
+        return None
+    head = old[0]
+    if missing is not None:
+        seq, signature = missing
+        twin = next((list(sig) for _, sig in replayed if sig[0] == signature[0] and unmatched[sig] > 0), None)
+        message = (f"decision recorded at seq {seq} by the {_describe(head)} is not taken on replay: recorded "
+                   f"{list(signature)}, replayed {twin if twin is not None else 'nothing of that kind'}")
+        return {"dossier_id": dossier_id, "kind": "divergence", "seq": seq, "field": "decision",
+                "entry_kind": signature[0], "recorded": list(signature), "replayed": twin, "message": message}
+    seq, signature = extra
+    return {"dossier_id": dossier_id, "kind": "divergence", "seq": head.seq, "field": "decision",
+            "entry_kind": signature[0], "recorded": None, "replayed": list(signature),
+            "message": f"the replay of the {_describe(head)} (input {index + 1}, recorded at seq {head.seq}) "
+                       f"takes a decision the journal lacks: {list(signature)}"}
+
+
+def _first_difference(dossier_id: str, old: Optional[Recorded], new: Optional[Recorded],
+                      fields: tuple = COMPARED_FIELDS) -> Optional[dict]:
     if old is None or new is None:
         present = old or new
         what = "recorded entry missing from the replay" if new is None else "replay has an entry the journal lacks"
         return {"dossier_id": dossier_id, "kind": "divergence", "seq": present.seq, "field": "entry",
+                "entry_kind": present.kind, "business_time": present.business_time,
                 "recorded": old.summary() if old else None, "replayed": new.summary() if new else None,
                 "message": f"seq {present.seq} ({present.kind}): {what}"}
-    for name in COMPARED_FIELDS:
+    for name in fields:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
             if name == "payload":

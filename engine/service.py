@@ -218,8 +218,9 @@ class Engine:
     def _read(self, session: Session, dossier_id: str, actor: Actor | None) -> tuple[Dossier, DossierState]:
         row = session.get(Dossier, dossier_id)
         if row is None:
-            raise NotFound(f"dossier {dossier_id!r} not found")
-        state = DossierState.from_json(json.loads(row.state))
+            raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found",
+                           params={"dossier": dossier_id})
+        state = context.stored_state(session, row)
         _check_agency(actor, state, dossier_id)
         return row, state
 
@@ -262,7 +263,7 @@ class Engine:
             rows = session.exec(query.order_by(Dossier.id).offset(offset).limit(limit)).all()
             items = []
             for row in rows:
-                state = DossierState.from_json(json.loads(row.state))
+                state = context.stored_state(session, row)
                 for infraction in state.infractions:
                     if infraction.outcome == "handed_over":
                         items.append({**_summary(row), "infraction": infraction.id, "type": infraction.type,

@@ -5,34 +5,57 @@ Entries written by release 0.1 (schema 1: a kind string and an untyped payload, 
 effective date) go through the upcasters below, which map each old kind to the typed facts
 that say the same thing. Release 0.1 journaled a caseworker's event only as a ``command``
 entry: the upcaster derives the step it recorded (registration, intake, contract, …) dated
-by the entry's business day, as that release dated every event. Two things release 0.1
-never recorded are derived here, and marked so: whether an MO or NT2 test passed
-(``rule`` ``legacy_recomputed``: judged by the pass rule of its day) and the deadline of the
-import's registration (not needed: old dossiers keep their stored state).
+by the entry's business day, as that release dated every event. What release 0.1 never
+recorded is derived here, and marked so:
+
+* whether an MO or NT2 test passed (``rule`` ``legacy_recomputed``: judged by the pass rule of its day);
+* the legal deadlines (``deadline_armed`` with an empty ``law``): release 0.1 journaled only the timer
+  of a deadline (``timer_armed``, due at 00:00 Brussels the day after the last timely day), so the
+  deadline starts on the day its timer was armed (the obligation start for the registration), its
+  last timely day is the day before the timer is due, and it is met when its timer is disarmed
+  while it runs (``by`` the caseworker event that disarmed it), fired when its timer fired or the
+  B1 check ran, stopped as recorded.
+
+Those derivations need what came before in the dossier's journal (the obligation start, which
+deadlines run): :class:`Legacy` carries it from entry to entry; read one dossier's journal in
+order with one :class:`Legacy` (:func:`engine.projection.read` does).
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from . import facts as f
 from .facts import Fact
 
-#: (the entry's payload, its business day, its ruleset, its rule version) → typed facts
-Upcaster = Callable[[dict, date, "str | None", "str | None"], list[Fact]]
+class Legacy:
+    """What the schema-1 upcasters of one dossier's journal learnt from its earlier entries."""
+
+    def __init__(self) -> None:
+        self.obligation_start: date | None = None
+        self.running: dict[str, date] = {}  # deadline → last timely day, while its timer waits
+        self.event: str | None = None  # the type of the last caseworker event (``command``)
+
+
+#: (the entry's payload, its business day, its ruleset, its rule version, the journal so far) → typed facts
+Upcaster = Callable[[dict, date, "str | None", "str | None", Legacy], list[Fact]]
 _V1: dict[str, Upcaster] = {}
 
 DEADLINE_OF_TRIGGER = {"registration_deadline": "registration", "reregistration_deadline": "reregistration",
                        "vdab_deadline": "vdab", "b1_check": "b1"}
+#: release 0.1's trajectory timers of legal deadlines (processes/trajectory.bpmn of that release)
+DEADLINE_OF_TIMER = {"registration_deadline": "registration", "reregistration_deadline": "reregistration",
+                     "reregistration_again": "reregistration", "vdab_deadline": "vdab", "b1_due": "b1"}
 
 
 def facts_of(kind: str, schema_version: int, payload: dict, *, day: date, ruleset: str | None = None,
-             rule_version: str | None = None) -> list[Fact]:
-    """The typed facts of one stored journal entry, whatever its schema version."""
+             rule_version: str | None = None, legacy: Legacy | None = None) -> list[Fact]:
+    """The typed facts of one stored journal entry, whatever its schema version. ``legacy``: what the
+    dossier's earlier entries said, for the derivations of schema 1 (a fresh one when left out)."""
     if schema_version >= 2:
         return [f.parse(kind, payload)]
     upcaster = _V1.get(kind)
-    return upcaster(payload, day, ruleset, rule_version) if upcaster else []
+    return upcaster(payload, day, ruleset, rule_version, legacy or Legacy()) if upcaster else []
 
 
 def v1(kind: str):
@@ -47,18 +70,21 @@ def _d(value) -> date | None:
 
 
 @v1("import")
-def _import(p, day, *_):
+def _import(p, day, ruleset, rule_version, legacy):
+    legacy.obligation_start = _d(p["newcomer"].get("obligation_start"))
     return [f.Imported(p["newcomer"])]
 
 
 @v1("sweep")
-def _sweep(p, day, *_):
+def _sweep(p, day, ruleset, rule_version, legacy):
+    legacy.event = "sweep"
     return [f.SweepRan(p["at"], p.get("timers", []))]
 
 
 @v1("command")
-def _command(p, day, *_):
+def _command(p, day, ruleset, rule_version, legacy):
     kind, payload = p["type"], p.get("payload", {})
+    legacy.event = kind
     out: list[Fact] = [f.CommandReceived(kind, payload)]
     derived = {
         "registered": lambda: f.Registered(day),
@@ -99,7 +125,7 @@ def _legacy_test(day: date, payload: dict, test: str) -> Fact:
 
 
 @v1("rule_decision")
-def _rule_decision(p, day, ruleset, rule_version):
+def _rule_decision(p, day, ruleset, rule_version, legacy):
     if p.get("question") == "target_group":
         on = _d((p.get("inputs") or {}).get("on")) or day
         return [f.TargetGroupDecided(on, p["target_group"], list(p.get("reasons", [])), p.get("region"),
@@ -110,7 +136,7 @@ def _rule_decision(p, day, ruleset, rule_version):
 
 
 @v1("infraction_established")
-def _established(p, day, ruleset, rule_version):
+def _established(p, day, ruleset, rule_version, legacy):
     return [f.InfractionEstablished(p["infraction"], p["type"], _d(p["established_on"]), p.get("component"),
                                     "", None, None, ruleset or "", rule_version or "")]
 
@@ -156,24 +182,32 @@ def _attest(p, day, *_):
 
 
 @v1("b1_checked")
-def _b1(p, day, *_):
-    return [f.B1Checked(day, _d(p["due_on"]), p["outcome"], False, "b1_v1", {})]
+def _b1(p, day, ruleset, rule_version, legacy):
+    due_on = _d(p["due_on"])
+    out: list[Fact] = []
+    if legacy.running.pop("b1", None) is not None:  # the check is the b1 deadline's end, as the current engine records it
+        out.append(f.DeadlineFired("b1", due_on, day))
+    return out + [f.B1Checked(day, due_on, p["outcome"], False, "b1_v1", {})]
 
 
 @v1("deadline_extended")
-def _extended(p, day, *_):
+def _extended(p, day, ruleset, rule_version, legacy):
+    if p.get("infraction") is None and p["deadline"] in legacy.running:
+        legacy.running[p["deadline"]] = _d(p["to"])
     return [f.DeadlineExtended(p["deadline"], p.get("infraction"), _d(p["from"]), _d(p["to"]), day)]
 
 
 @v1("deadline_stopped")
-def _stopped(p, day, *_):
+def _stopped(p, day, ruleset, rule_version, legacy):
+    legacy.running.pop(p["deadline"], None)
     return [f.DeadlineStopped(p["deadline"], day, p.get("reason", ""))]
 
 
 @v1("timer_fired")
-def _timer_fired(p, day, *_):
-    last = _d(p["last_timely_day"])
-    return [f.DeadlineFired(DEADLINE_OF_TRIGGER.get(p["timer"], p["timer"]), last, day)]
+def _timer_fired(p, day, ruleset, rule_version, legacy):
+    name = DEADLINE_OF_TIMER.get(p["timer"], DEADLINE_OF_TRIGGER.get(p["timer"], p["timer"]))
+    legacy.running.pop(name, None)
+    return [f.DeadlineFired(name, _d(p["last_timely_day"]), day)]
 
 
 @v1("instance_started")
@@ -186,5 +220,35 @@ def _task(p, day, *_):
     return [f.TaskCompleted(p["task"], p.get("data", {}), p.get("infraction"))]
 
 
-for _kind, _cls in (("timer_armed", f.TimerArmed), ("timer_moved", f.TimerMoved), ("timer_disarmed", f.TimerDisarmed)):
-    v1(_kind)(lambda p, day, *_, cls=_cls: [cls(p["instance"], p["timer"], p["due_at"])])
+def _last_timely_of_timer(due_at: str) -> date:
+    """The last timely day of a deadline whose timer is due at ``due_at`` (00:00 Brussels the day after)."""
+    from .clock import business_date
+
+    return business_date(datetime.fromisoformat(due_at)) - timedelta(days=1)
+
+
+@v1("timer_armed")
+def _timer_armed(p, day, ruleset, rule_version, legacy):
+    out: list[Fact] = []
+    name = DEADLINE_OF_TIMER.get(p["timer"])
+    if name is not None and p.get("due_at"):
+        last = _last_timely_of_timer(p["due_at"])
+        start = legacy.obligation_start if name == "registration" and legacy.obligation_start else day
+        legacy.running[name] = last
+        out.append(f.DeadlineArmed(name, min(start, last), last, last, day, {}))
+    return out + [f.TimerArmed(p["instance"], p["timer"], p["due_at"])]
+
+
+@v1("timer_moved")
+def _timer_moved(p, day, *_):
+    return [f.TimerMoved(p["instance"], p["timer"], p["due_at"])]
+
+
+@v1("timer_disarmed")
+def _timer_disarmed(p, day, ruleset, rule_version, legacy):
+    out: list[Fact] = []
+    name = DEADLINE_OF_TIMER.get(p["timer"])
+    if name is not None and legacy.running.pop(name, None) is not None:
+        # Neither fired nor stopped: the event that disarmed it met it (release 0.1 dated it by its entry day).
+        out.append(f.DeadlineMet(name, day, legacy.event or "legacy"))
+    return out + [f.TimerDisarmed(p["instance"], p["timer"], p["due_at"])]

@@ -197,3 +197,64 @@ def test_a_store_keeps_its_past_when_a_dated_parameter_changes_for_a_past_period
     assert not result.ok
     assert (result.first_divergence["entry_kind"], result.first_divergence["field"]) == ("notice_issued", "payload")
     under_change.db.dispose()
+
+
+# ---------------------------------------------------------------- a ruleset under a new name
+
+D2031 = date(2031, 1, 1)
+REGIME_2031 = "infractions_2031"
+
+
+def _define_regime_2031() -> str:
+    """A new infraction regime, not a new version of an old one: the 2022 rules, except that attendance
+    below the minimum is no longer sanctioned. Registered under its own name; nothing dispatches on it."""
+    durable = f"{REGIME_2031}_v1"
+    if durable not in host.defined_rulesets():
+        from rules.conditions import equals, is_true
+
+        fresh = equals("target_group", "obligated") & ~is_true("open_same")
+        rules = [rule for rule in infractions._rules_2022() if rule.name != "irregular_participation"]
+        rules.append(host.Rule("attendance_not_sanctioned", fresh & equals("kind", "attendance"),
+                               infractions._decide(None, "attendance_not_sanctioned")))
+        host.define(durable, rules)
+    return durable
+
+
+def regime_2031() -> parameters.Law:
+    """The package's law plus one dated value: ``infraction_ruleset`` names the new regime from 2031."""
+    return parameters.default_law().with_overrides({"infraction_ruleset": [
+        {"from": D2031.isoformat(), "value": _define_regime_2031(),
+         "source": "test: a hypothetical 2031 regime, attendance no longer sanctioned"}]}, "regime-2031")
+
+
+def test_a_ruleset_under_a_new_name_decides_from_its_date_and_the_old_one_before(tmp_path):
+    """The law change is data: a ruleset registered under a new name and one dated value. Contracts before
+    2031 keep the 2022 regime, contracts from 2031 get the new one — found by the date, with no edit of
+    ``rules/infractions.py`` and nothing patched."""
+    engine = _engine(tmp_path, regime_2031(), "regime")
+    try:
+        _story(engine, "IN-2030", 2030)
+        _story(engine, "IN-2031", 2031)
+        before, after = _decisions(engine, "IN-2030"), _decisions(engine, "IN-2031")
+        assert {t: (d["ruleset"], d["rule_version"], d["payload"]["infraction"]) for t, d in before.items()} == {
+            "attendance": ("infractions_2022", "1", "irregular_participation"),
+            "test_refused": ("infractions_2022", "1", "refused_test")}
+        assert {t: (d["ruleset"], d["rule_version"], d["payload"]["infraction"]) for t, d in after.items()} == {
+            "attendance": (REGIME_2031, "1", None),
+            "test_refused": (REGIME_2031, "1", "refused_test")}
+        assert after["attendance"]["payload"]["reason"] == "attendance_not_sanctioned"
+        assert after["attendance"]["payload"]["law"]["infraction_ruleset"] == {"value": f"{REGIME_2031}_v1",
+                                                                             "from": D2031.isoformat()}
+        assert before["attendance"]["payload"]["law"]["infraction_ruleset"]["from"] == "2022-03-01"
+        assert [i["type"] for i in engine.outcome("IN-2031")["infractions"]] == ["refused_test"]
+        # both histories replay under the law that made them; without it the 2031 decision is named
+        with Replayer.for_source(engine, law=regime_2031()) as replayer:
+            assert replay_all(engine, replayer=replayer).ok
+        assert replay_dossier(engine, "IN-2030").ok
+        result = replay_dossier(engine, "IN-2031")
+        assert not result.ok
+        assert (result.first_divergence["entry_kind"], result.first_divergence["field"],
+                result.first_divergence["recorded"], result.first_divergence["replayed"]) == (
+            "infraction_rule_decision", "ruleset", REGIME_2031, "infractions_2022")
+    finally:
+        engine.db.dispose()
