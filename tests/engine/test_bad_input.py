@@ -213,3 +213,20 @@ def test_worklist_step_filter_is_not_a_pattern(engine):
     engine.import_newcomer(newcomer())
     assert engine.worklist("agii", step="register")["total"] == 1
     assert engine.worklist("agii", step="%")["total"] == 0
+
+
+def test_an_intake_after_a_contract_that_skipped_it_is_refused_and_changes_nothing(engine):
+    """The repro of the one-source-of-truth issue: the contract came first (the intake was completed as
+    skipped), then an intake: refused with 409 naming what the dossier waits for, no advice stored, no
+    journal entry, and the report counts no advice."""
+    from engine.reports import report
+    engine.import_newcomer(newcomer())
+    engine.handle("N1", "registered", {}, actor=CASEWORKER)
+    engine.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER)
+    before = _counts(engine)
+    with pytest.raises(Refused) as refused:
+        engine.handle("N1", "intake", {"advice": "cbe"}, actor=CASEWORKER)
+    assert refused.value.code == "not_waiting" and refused.value.params["waits_for"] == ["mo", "nt2"]
+    assert _counts(engine) == before
+    assert engine.dossier_view("N1")["advice"] is None
+    assert report(engine, 2024)["advice"]["total"]["total"] == 0
