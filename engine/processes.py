@@ -159,12 +159,13 @@ def version_detail(engine, name: str, version: int) -> dict:
         waits = {k: v for k, v in waits.items() if v is not None}
         counts = {spec_name: 0 for spec_name in waits}
         result = connection.execution_options(yield_per=500).execute(
-            select(instance.c.state).where(instance.c.definition_id == definition_id,
-                                           instance.c.status == "waiting"))
-        for (blob,) in result:
+            select(instance.c.state, instance.c.state_format).where(instance.c.definition_id == definition_id,
+                                                                    instance.c.status == "waiting"))
+        from . import spiff
+        for blob, state_format in result:
             state = json.loads(zlib.decompress(blob))
-            here = {task["task_spec"] for task in state["tasks"].values()
-                    if task["state"] in (READY_STATE, WAITING_STATE) and task["task_spec"] in waits}
+            here = {spec_name for spec_name, task_state in spiff.task_states(state, state_format)
+                    if task_state in (READY_STATE, WAITING_STATE) and spec_name in waits}
             for spec_name in here:
                 counts[spec_name] += 1
     return {**found, "wait_states": [{"task": spec_name, "kind": waits[spec_name], "label": spec.task_specs[spec_name].bpmn_name,

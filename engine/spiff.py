@@ -148,21 +148,76 @@ def _make_serializer():
 
 
 _SERIALIZER = _make_serializer()
-#: The version of the stored instance state (``instance.state_format``). 1: SpiffWorkflow 3.2.0's
-#: workflow dict without the spec (:class:`_StateOnlyConverter`). A later format registers an
-#: upcaster from the one before in :data:`STATE_UPCASTERS`.
-STATE_FORMAT = 1
-STATE_FORMATS = {1: "spiff-3.2.0/state-only/1"}
+#: The version of the stored instance state (``instance.state_format``).
+#: 1 (release 0.1): SpiffWorkflow 3.2.0's workflow dict without the spec (:class:`_StateOnlyConverter`).
+#: 2: the same content, compact (:func:`compact`): tasks as a list of rows, their UUIDs replaced by their
+#:    position, default fields left out, state-change times as microsecond offsets — a third of the
+#:    bytes at rest. Reading goes through the upcasters to the current format, then :func:`expand`.
+STATE_FORMAT = 2
+STATE_FORMATS = {1: "spiff-3.2.0/state-only/1", 2: "spiff-3.2.0/state-only/compact/2"}
 #: format N → a function turning a format-N state dict into format N+1
 STATE_UPCASTERS: dict[int, Callable[[dict], dict]] = {}
 
-
 _state_converter = _StateOnlyConverter(BpmnWorkflow, _SERIALIZER.registry)
+_TASK_DEFAULTS = {"triggered": False, "internal_data": {}, "data": {}, "delta": {}, "typename": "Task"}
+_TASK_ROW = ("parent", "children", "state", "task_spec", "last_state_change")
+
+
+def compact(state: dict) -> dict:
+    """Format 1 → 2 (see :data:`STATE_FORMAT`)."""
+    if state.get("subprocesses"):
+        raise ValueError("instances with subprocesses cannot be stored compact (none of our processes has one)")
+    ids = list(state["tasks"])
+    index = {task_id: i for i, task_id in enumerate(ids)}
+    tasks = [state["tasks"][task_id] for task_id in ids]
+    start = min((t["last_state_change"] for t in tasks), default=0.0)
+    rows = []
+    for task in tasks:
+        row = [index[task["parent"]] if task["parent"] is not None else -1, [index[c] for c in task["children"]],
+               task["state"], task["task_spec"], round((task["last_state_change"] - start) * 1_000_000)]
+        extra = {k: v for k, v in task.items() if k not in _TASK_ROW and k != "id" and _TASK_DEFAULTS.get(k, ...) != v}
+        if extra:
+            row.append(extra)
+        rows.append(row)
+    out = {k: v for k, v in state.items() if k not in ("tasks", "root", "last_task")}
+    out.update(tasks=rows, root=index[state["root"]], t0=start,
+               last_task=index.get(state.get("last_task")) if state.get("last_task") else None)
+    return out
+
+
+def expand(state: dict) -> dict:
+    """Format 2 → the dict Spiff's converter reads (format 1 content); tasks get stable UUIDs from
+    their positions (nothing outside the instance refers to a Spiff task id)."""
+    ids = [str(UUID(int=i + 1)) for i in range(len(state["tasks"]))]
+    start = state["t0"]
+    tasks = {}
+    for i, row in enumerate(state["tasks"]):
+        parent, children, task_state, spec, offset = row[:5]
+        task = {"id": ids[i], "parent": ids[parent] if parent >= 0 else None, "children": [ids[c] for c in children],
+                "last_state_change": start + offset / 1_000_000, "state": task_state, "task_spec": spec}
+        task.update({k: (dict(v) if isinstance(v, dict) else v) for k, v in _TASK_DEFAULTS.items()})
+        if len(row) > 5:
+            task.update(row[5])
+        tasks[ids[i]] = task
+    out = {k: v for k, v in state.items() if k not in ("tasks", "root", "last_task", "t0")}
+    out.update(tasks=tasks, root=ids[state["root"]],
+               last_task=ids[state["last_task"]] if state.get("last_task") is not None else None)
+    return out
+
+
+STATE_UPCASTERS[1] = compact
+
+
+def task_states(state: dict, state_format: int) -> list[tuple[str, int]]:
+    """(task spec name, task state) of every task of a stored state, without rebuilding the instance."""
+    if state_format == 1:
+        return [(t["task_spec"], t["state"]) for t in state["tasks"].values()]
+    return [(row[3], row[2]) for row in state["tasks"]]
 
 
 def dump_state(workflow: BpmnWorkflow) -> dict:
     """The instance state as a JSON-ready dict, without the process spec (format :data:`STATE_FORMAT`)."""
-    return _state_converter.to_dict(workflow)
+    return compact(_state_converter.to_dict(workflow))
 
 
 def load_state(state: dict, spec, state_format: int = STATE_FORMAT) -> BpmnWorkflow:
@@ -173,7 +228,7 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT) -> BpmnWorkf
     while state_format < STATE_FORMAT:
         state = STATE_UPCASTERS[state_format](state)
         state_format += 1
-    return _state_converter.from_state(state, spec)
+    return _state_converter.from_state(expand(state), spec)
 
 
 def new_workflow(spec) -> BpmnWorkflow:
@@ -231,11 +286,10 @@ def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bo
 
 def throw_signal(workflow: BpmnWorkflow, name: str, payload: dict | None = None) -> bool:
     """Throw a signal into the instance and run it; whether a waiting event caught it."""
-    before = {t.id for t in _tasks_in(workflow, TaskState.WAITING)}
-    workflow.catch(BpmnEvent(SignalEventDefinition(name), payload))
-    caught = {t.id for t in _tasks_in(workflow, TaskState.WAITING)} != before
+    # ``internal=False``: an event nobody catches is not kept in ``bpmn_events`` (it would grow the state)
+    caught = workflow.event_manager.catch(BpmnEvent(SignalEventDefinition(name), payload), internal=False)
     run(workflow)
-    return caught
+    return caught > 0
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[str, datetime | None]]:

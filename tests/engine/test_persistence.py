@@ -75,3 +75,36 @@ def test_state_at_rest_carries_no_spec():
     assert "spec" not in state and "subprocess_specs" not in state
     assert spiff.wait_states(spiff.load_state(state, spec)) == ["register", "registration_deadline",
                                                                   "reregistration_deadline"]
+
+
+def test_the_compact_state_format_keeps_everything_but_the_task_ids(engine, clock):
+    """Format 2 (engine/spiff.py compact/expand) is format 1 with tasks as rows: expanding it gives the
+    same tasks, in the same order, with the same states, specs, data and tree, under positional ids."""
+    import json
+    import zlib
+
+    from sqlalchemy import select
+
+    from engine import spiff
+    from engine.models import Instance
+    from .helpers import CASEWORKER, newcomer, on
+    engine.import_newcomer(newcomer())
+    on(engine, clock, date(2024, 2, 1), "registered")
+    on(engine, clock, date(2024, 2, 2), "contract_signed", {"components": ["mo", "nt2"]})
+    with engine.reading() as connection:
+        row = connection.execute(select(Instance).where(Instance.process_name == "trajectory")).one()
+        spec = engine.processes.spec(connection, row.definition_id)
+    assert row.state_format == spiff.STATE_FORMAT == 2
+    workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec)
+    original = spiff._state_converter.to_dict(workflow)  # format-1 content of the loaded instance
+    roundtrip = spiff.expand(spiff.compact(original))
+    order = {task_id: i for i, task_id in enumerate(original["tasks"])}
+    assert len(roundtrip["tasks"]) == len(original["tasks"])
+    for (old_id, old), new in zip(original["tasks"].items(), roundtrip["tasks"].values()):
+        for key in ("state", "task_spec", "data", "internal_data", "triggered", "delta", "typename"):
+            assert old[key] == new[key], key
+        assert abs(old["last_state_change"] - new["last_state_change"]) < 1e-5
+        assert [order[c] for c in old["children"]] == [list(roundtrip["tasks"]).index(c) for c in new["children"]]
+    # a format-1 blob (release 0.1) is read through the upcaster
+    again = spiff.load_state(original, spec, state_format=1)
+    assert sorted(t.task_spec.name for t in again.get_tasks()) == sorted(t.task_spec.name for t in workflow.get_tasks())
