@@ -28,6 +28,7 @@ def _d(value) -> Optional[date]:
 
 
 STATE_FORMAT = 2  # the aggregate's JSON format (see from_json for the upcast of format 1)
+_ALWAYS = ("id", "target_group", "components")  # kept even when empty
 
 
 @dataclass
@@ -222,6 +223,14 @@ class DossierState:
         """The state as JSON-ready data (with its format version); the same as
         ``jsonable(asdict(self))``, without its deep copy."""
         data = _plain(self)
+        # Compact at rest: what equals its default is left out (from_json puts the defaults back).
+        for deadline in data["deadlines"].values():
+            if deadline["base_last_timely"] in (None, deadline["last_timely"]):
+                del deadline["base_last_timely"]
+        data["components"] = {name: {k: v for k, v in c.items() if v not in (None, False)}
+                              for name, c in data["components"].items()}
+        data["infractions"] = [{k: v for k, v in i.items() if v is not None} for i in data["infractions"]]
+        data = {k: v for k, v in data.items() if k in _ALWAYS or v not in (None, False, [], {})}
         data["format"] = STATE_FORMAT
         return data
 
@@ -248,8 +257,9 @@ class DossierState:
         data["activities"] = [(_d(a), _d(b)) for a, b in data.get("activities", [])]
         data["suspensions"] = [(_d(a), _d(b), n) for a, b, n in data.get("suspensions", [])]
         data["pnt_reports"] = [(_d(a), h) for a, h in data.get("pnt_reports", [])]
-        data["components"] = {k: Component(v["listed"], _d(v["fulfilled_on"]), v["fulfilled_by"])
-                              for k, v in data["components"].items()}
+        stored = data.get("components") or {}
+        data["components"] = {k: Component(v.get("listed", False), _d(v.get("fulfilled_on")), v.get("fulfilled_by"))
+                              for k, v in {**{c: {} for c in COMPONENTS}, **stored}.items()}
         data["deadlines"] = {k: Deadline(v["name"], _d(v["start"]), _d(v["last_timely"]), v["status"],
                                          _d(v.get("base_last_timely")), _d(v.get("armed_on")))
                              for k, v in data.get("deadlines", {}).items()}

@@ -105,8 +105,12 @@ def test_an_export_without_states_loads_the_projection_of_its_journal(public, tm
         record.state = None
     url = exports.load_into(bare, f"sqlite:///{tmp_path}/bare.db")
     again = exports.export_store(url)
+    from engine.dossier import DossierState
+
+    def normal(state):  # the same state whatever compaction it was written with
+        return DossierState.from_json(state).to_json()
     for record in again.dossiers:  # the journal folds to the state the engine stored
-        assert record.state == public.dossier(record.id).state
+        assert normal(record.state) == normal(public.dossier(record.id).state)
 
 
 def test_a_deleted_last_entry_is_refused(public, tmp_path):
