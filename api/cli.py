@@ -330,14 +330,14 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
     """Drive a synthetic year of newcomers through the real import, API and daily sweep, then print the
     auditors' report and the simulated vs published 2023 figures (column "ok": calibrated indicators
     within ±5 percentage points). Exit 1 when the engine failed on a request or in the sweep."""
-    from simulation.driver import format_result, simulate as run_simulation
+    from simulation.driver import default_workers, format_result, simulate as run_simulation
 
     if via not in ("api", "engine"):
         _fail(f"--via: {via!r} is not one of api, engine")
     if scale <= 0:
         _fail("--scale must be positive")
     if workers is None:
-        workers = max(1, min(4, os.cpu_count() or 1))
+        workers = default_workers()
     if workers < 1:
         _fail("--workers must be 1 or more")
     try:

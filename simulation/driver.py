@@ -26,12 +26,10 @@ and compared with the published figures (:func:`simulation.calibration.compare`)
 """
 from __future__ import annotations
 
-import gc
 import json
 import tempfile
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, time as dtime, timedelta
 from typing import Callable, Optional
@@ -47,10 +45,10 @@ IMPORT_TIME = dtime(0, 0)
 EVENT_TIME = dtime(9, 0)
 SWEEP_TIME = dtime(2, 0)
 JWT_SECRET = "simulation-signing-key-not-a-secret-000000001"
-#: Dossiers each simulation process keeps loaded (engine/cache.py): the whole 2023 inflow.
-SIMULATION_CACHE = 60_000
 
 Progress = Callable[[int, int, date], None]
+#: ``on_phase(phase, day)``: after the imports ("import"), the sweep ("sweep") and the events ("events") of a day.
+Phase = Callable[[str, date], None]
 
 
 @dataclass
@@ -199,9 +197,17 @@ def default_until(year: int) -> date:
     return date(year + 3, 12, 31)
 
 
+def default_workers() -> int:
+    """Worker processes of ``inburgering simulate`` when ``--workers`` is not given: the CPUs, at most 4."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
              database_url: Optional[str] = None, on_progress: Optional[Progress] = None, *, via: str = "api",
-             population: Optional[Population] = None, workers: int = 1) -> SimulationResult:
+             population: Optional[Population] = None, workers: int = 1,
+             on_phase: Optional[Phase] = None) -> SimulationResult:
     """Run the synthetic ``year`` at ``scale`` through import, API and daily sweep; compare with 2023.
 
     ``database_url`` must point at an empty store (default: a temporary SQLite file, removed
@@ -213,11 +219,19 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     Engine commands decide outside the write lock and write in short transactions, so the
     workers' rules and BPMN run in parallel, on SQLite too. The result is the same as with one
     process (tested).
+
+    The engine runs with the settings ``inburgering serve`` uses: the dossier cache at
+    ``INBURGERING_CACHE_SIZE`` (default 4,096) and Python's default garbage-collector thresholds.
+
+    ``on_phase(phase, day)`` (one process only) is called after each of a day's three phases, so a
+    caller can look at the store between units of work (``benchmarks/instance_size.py`` does).
     """
     if via not in ("api", "engine"):
         raise ValueError("via must be 'api' or 'engine'")
     if workers < 1:
         raise ValueError("workers must be 1 or more")
+    if on_phase is not None and workers != 1:
+        raise ValueError("on_phase needs workers=1 (the phases of other processes are not visible here)")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), _cpu_seconds()
     pop = population or generate(year, scale, seed)
@@ -233,8 +247,7 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
                 plan = _Plan(pop.persons, until)
                 door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
                 try:
-                    with _gc_tuned():
-                        _walk_days(engine, door, plan, _first_day(pop), until, result, on_progress)
+                    _walk_days(engine, door, plan, _first_day(pop), until, result, on_progress, on_phase=on_phase)
                 finally:
                     door.close()
             else:
@@ -246,22 +259,6 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     result.seconds["total"] = round(time.perf_counter() - started, 3)
     result.seconds["cpu_total"] = round(_cpu_seconds() - cpu, 3)
     return result
-
-
-#: Allocations between young-generation collections in a simulation process (Python's default: 700).
-#: With the whole population loaded (engine/cache.py), the collector spent 9 % of a --scale 0.1 run
-#: traversing objects that stay alive anyway; at 20,000 it spent 3 % (7.4 s -> 2.3 s).
-GC_THRESHOLD = (20_000, 20, 20)
-
-
-@contextmanager
-def _gc_tuned():
-    previous = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 def _cpu_seconds() -> float:
@@ -280,8 +277,10 @@ def _redact(url: str) -> str:
 
 
 def _settings(url: str) -> Settings:
-    # The whole population stays loaded between steps (engine/cache.py): about 50 KB a trajectory.
-    return Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False, cache_size=SIMULATION_CACHE)
+    """What ``serve`` would use on this store (the cache size from INBURGERING_CACHE_SIZE, default 4,096);
+    no demo data, and a signing key of the simulation's own."""
+    return Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False,
+                    cache_size=Settings.from_env().cache_size)
 
 
 def _first_day(pop: Population) -> date:
@@ -322,7 +321,8 @@ class _Plan:
 
 
 def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: SimulationResult,
-               on_progress: Optional[Progress], *, id_range=None, done_counter=None, day_value=None) -> None:
+               on_progress: Optional[Progress], *, id_range=None, done_counter=None, day_value=None,
+               on_phase: Optional[Phase] = None) -> None:
     """Every day from ``first`` to ``until``: imports at 00:00, the sweep at 02:00, events at 09:00.
 
     ``id_range``: the sweep fires only the dossiers of this worker (see :func:`_run_workers`)."""
@@ -345,6 +345,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
                 result.errors.append({"dossier": person.id, "on": day.isoformat(), "type": "import",
                                       "status": status, "message": body.get("message")})
             done += 1
+        timing["import"] += time.perf_counter() - t0
+        if on_phase:
+            on_phase("import", day)
         t1 = time.perf_counter()
         instant = brussels_instant(day, SWEEP_TIME)
         clock.set(instant)
@@ -355,6 +358,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
         for problem in swept.errors:
             result.errors.append({"dossier": problem["dossier"], "on": day.isoformat(), "type": "sweep",
                                   "status": 500, "message": problem["error"]})
+        timing["sweep"] += time.perf_counter() - t1
+        if on_phase:
+            on_phase("sweep", day)
         t2 = time.perf_counter()
         clock.set(brussels_instant(day, EVENT_TIME))
         for person, event in plan.events_by_day.get(day, ()):
@@ -370,10 +376,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
                 located = geography.locate(event["nis_code"])
                 plan.agency[person.id] = located.agency if located else None
             done += 1
-        t3 = time.perf_counter()
-        timing["import"] += t1 - t0
-        timing["sweep"] += t2 - t1
-        timing["events"] += t3 - t2
+        timing["events"] += time.perf_counter() - t2
+        if on_phase:
+            on_phase("events", day)
         result.days += 1
         if done_counter is not None:
             done_counter.value = done
@@ -472,9 +477,8 @@ def _worker(persons: list, first: date, until: date, url: str, via: str, index: 
         door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
         part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
         try:
-            with _gc_tuned():
-                _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
-                           done_counter=counter, day_value=day)
+            _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
+                       done_counter=counter, day_value=day)
         finally:
             door.close()
             engine.db.dispose()
