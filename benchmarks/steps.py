@@ -112,6 +112,18 @@ class BareSpiff:
     def close(self) -> None:
         self.conn.close()
 
+    def prefill(self, count: int) -> None:
+        """``count`` other instances waiting at registration (copies of one), so the store is not a toy."""
+        from SpiffWorkflow.bpmn import BpmnWorkflow
+
+        workflow = BpmnWorkflow(self.spec, script_engine=self.script_engine)
+        workflow.do_engine_steps()
+        blob = self._pack(workflow)
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.executemany("INSERT INTO instance (id, state) VALUES (?, ?)",
+                              ((f"BULK-{i:07}", blob) for i in range(count)))
+        self.conn.execute("COMMIT")
+
     def _pack(self, workflow) -> bytes:
         return zlib.compress(json.dumps(self._dump(workflow), separators=(",", ":")).encode(), 6)
 
@@ -173,12 +185,20 @@ class EngineSide:
         from engine.settings import Settings
 
         clock = ManualClock(brussels_instant(date(2024, 1, 10), dtime(9)))
-        self.engine = bootstrap(Settings(database_url=f"sqlite:///{path}", demo_data=False, cache_size=cache_size),
-                                clock)
+        self.url = f"sqlite:///{path}"
+        self.engine = bootstrap(Settings(database_url=self.url, demo_data=False, cache_size=cache_size), clock)
         self.actor = Actor("bench", "caseworker", "agii")
 
     def close(self) -> None:
         self.engine.db.dispose()
+
+    def prefill(self, count: int) -> None:
+        """``count`` other dossiers waiting at registration: copies of one imported template (rows of
+        dossier, instance, due index and journal; see benchmarks/sweep_ratio.py)."""
+        from benchmarks import sweep_ratio
+
+        self.engine.import_newcomer(sweep_ratio.newcomer(sweep_ratio.TEMPLATE_ID, "2024-01-10"))
+        sweep_ratio.add_copies(self.url, count - 1, with_journal=True)
 
     def start(self, key: str, mode: str) -> None:
         self.engine.import_newcomer(newcomer(key))
@@ -196,8 +216,10 @@ def _timed(fn, *args) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run(trajectories: int = 60, warm: int = 3, log=print) -> dict:
-    """Measure the four variants, interleaved; return medians, ratios and the raw samples' sizes."""
+def run(trajectories: int = 60, warm: int = 3, store: int = 10_000, log=print) -> dict:
+    """Measure the four variants, interleaved; return medians and ratios.
+
+    ``store``: other waiting trajectories in each of the four stores before the measured ones."""
     from engine.cache import DEFAULT_CAPACITY
 
     samples = {v: {"start_wall": [], "start_cpu": [], "step_wall": [], "step_cpu": []} for v in VARIANTS}
@@ -210,6 +232,10 @@ def run(trajectories: int = 60, warm: int = 3, log=print) -> dict:
         if trajectories + warm > DEFAULT_CAPACITY:
             raise ValueError(f"memory mode needs every dossier in the cache: at most {DEFAULT_CAPACITY - warm}")
         try:
+            if store:
+                log(f"   filling each store with {store:,} other waiting trajectories")
+                for side in sides.values():
+                    side.prefill(store)
             for n in range(warm + trajectories):
                 order = VARIANTS[n % 4:] + VARIANTS[:n % 4]  # rotate who goes first
                 for variant in order:
@@ -233,7 +259,7 @@ def run(trajectories: int = 60, warm: int = 3, log=print) -> dict:
                         s["start_cpu"].append(cpu)
                         s["step_wall"].extend(walls)
                         s["step_cpu"].extend(cpus)
-                if (n + 1) % 20 == 0:
+                if n >= warm and (n + 1 - warm) % 20 == 0:
                     log(f"   {n + 1 - warm}/{trajectories} trajectories in each variant")
             cache = sides["engine:memory"].engine.cache.stats
             cache_stats = {"hits": cache.hits, "misses": cache.misses}
@@ -243,7 +269,8 @@ def run(trajectories: int = 60, warm: int = 3, log=print) -> dict:
         finally:
             for side in sides.values():
                 side.close()
-    out: dict = {"trajectories": trajectories, "steps_each": len(STEPS), "warm_up": warm, "variants": {},
+    out: dict = {"trajectories": trajectories, "steps_each": len(STEPS), "warm_up": warm, "store": store,
+                 "variants": {},
                  "engine_cache_memory_mode": cache_stats, "anatomy": anatomy}
     for variant, s in samples.items():
         out["variants"][variant] = {
@@ -314,7 +341,8 @@ def step_anatomy(engine, actor, trajectories: int, prefix: str) -> dict:
 
 def format_result(out: dict) -> str:
     lines = [f"{out['trajectories']} trajectories x {out['steps_each']} user tasks per variant, interleaved "
-             f"({out['warm_up']} warm-up trajectories not counted)"]
+             f"({out['warm_up']} warm-up trajectories not counted), each store holding {out['store']:,} other "
+             "waiting trajectories"]
     for variant, r in out["variants"].items():
         lines.append(f"  {variant:15s} step median {r['step_cpu_ms']:.2f} ms CPU, {r['step_ms']:.2f} ms wall "
                      f"(p90 {r['step_p90_ms']:.2f}); start {r['start_cpu_ms']:.2f} ms CPU")
@@ -327,9 +355,11 @@ def format_result(out: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trajectories", type=int, default=60, help="trajectories per variant (default 60)")
+    parser.add_argument("--store", type=int, default=10_000,
+                        help="other waiting trajectories in each store before measuring (default 10,000)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
-    out = run(args.trajectories)
+    out = run(args.trajectories, store=args.store)
     print(format_result(out))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
