@@ -76,6 +76,8 @@ class SimulationResult:
     comparison: list = field(default_factory=list)
     workers: int = 1
     cache: dict = field(default_factory=dict)
+    reform: Optional[str] = None  # the name of the reform in force, None under the law
+    outcomes: dict = field(default_factory=dict)  # simulation.reform.outcomes: notices, hand-overs, ... by region
 
     @property
     def steps(self) -> int:
@@ -89,7 +91,8 @@ class SimulationResult:
                 "refused": self.refused, "errors": self.errors, "planned_mismatches": self.planned_mismatches,
                 "days": self.days, "sweeps": self.sweeps, "timers_fired": self.timers_fired,
                 "sweep_dossiers": self.sweep_dossiers, "steps": self.steps, "seconds": self.seconds,
-                "comparison": self.comparison, "cohort": self.cohort, "report": self.report}
+                "comparison": self.comparison, "cohort": self.cohort, "report": self.report,
+                "reform": self.reform, "outcomes": self.outcomes}
 
 
 class _ApiDoor:
@@ -207,7 +210,7 @@ def default_workers() -> int:
 def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
              database_url: Optional[str] = None, on_progress: Optional[Progress] = None, *, via: str = "api",
              population: Optional[Population] = None, workers: int = 1,
-             on_phase: Optional[Phase] = None) -> SimulationResult:
+             on_phase: Optional[Phase] = None, reform=None) -> SimulationResult:
     """Run the synthetic ``year`` at ``scale`` through import, API and daily sweep; compare with 2023.
 
     ``database_url`` must point at an empty store (default: a temporary SQLite file, removed
@@ -225,6 +228,10 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
 
     ``on_phase(phase, day)`` (one process only) is called after each of a day's three phases, so a
     caller can look at the store between units of work (``benchmarks/instance_size.py`` does).
+
+    ``reform`` (a :class:`simulation.reform.Reform`): the engine runs, and the report is computed,
+    with the reform's parameter overrides in force (in this process and in every worker). The
+    population is generated under the law (pass the same ``population`` to compare).
     """
     if via not in ("api", "engine"):
         raise ValueError("via must be 'api' or 'engine'")
@@ -234,12 +241,13 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
         raise ValueError("on_phase needs workers=1 (the phases of other processes are not visible here)")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), _cpu_seconds()
-    pop = population or generate(year, scale, seed)
+    pop = population or generate(year, scale, seed)  # under the law, also for a reform
     workers = min(workers, max(1, len(pop)))  # no more processes than newcomers
     generated = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp, _law(reform):
         url = database_url or f"sqlite:///{tmp}/simulation.db"
-        result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop))
+        result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop),
+                                  reform=reform.name if reform else None)
         result.seconds["generate"] = round(generated - started, 3)
         engine = _bootstrap(url, pop)
         try:
@@ -251,7 +259,7 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
                 finally:
                     door.close()
             else:
-                _run_workers(pop, until, url, via, workers, result, on_progress)
+                _run_workers(pop, until, url, via, workers, result, on_progress, reform)
             _report(engine, pop, until, result)
         finally:
             engine.db.dispose()
@@ -259,6 +267,13 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     result.seconds["total"] = round(time.perf_counter() - started, 3)
     result.seconds["cpu_total"] = round(_cpu_seconds() - cpu, 3)
     return result
+
+
+def _law(reform):
+    """The parameters in force for a run: the law, or the law with a reform's overrides."""
+    from .reform import apply_overrides
+
+    return apply_overrides(reform.overrides if reform else {})
 
 
 def _cpu_seconds() -> float:
@@ -404,13 +419,16 @@ def _report(engine, pop: Population, until: date, result: SimulationResult) -> N
     result.seconds["report"] = round(t1 - t0, 3)
     result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
     result.comparison = calibration.compare(result.report, result.cohort)
+    from .reform import outcomes
+
+    result.outcomes = outcomes(engine)
 
 
 # ----------------------------------------------------------------------------- worker processes
 
 
 def _run_workers(pop: Population, until: date, url: str, via: str, workers: int, result: SimulationResult,
-                 on_progress: Optional[Progress]) -> None:
+                 on_progress: Optional[Progress], reform=None) -> None:
     """Split the persons over ``workers`` processes by ranges of dossier ids; merge their counts.
 
     Dossiers do not interact, so each worker walks the days on its own clock, imports and acts on
@@ -435,7 +453,7 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
     first = _first_day(pop)
     processes = [context.Process(target=_worker, name=f"simulation-worker-{index}",
                                  args=(share, first, until, url, via, index, ranges[index], counters[index],
-                                       days[index], results))
+                                       days[index], results, reform))
                  for index, share in enumerate(shares)]
     for process in processes:
         process.start()
@@ -467,24 +485,30 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
 
 
 def _worker(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
-            results) -> None:
-    """One worker process: its share of the persons, every day, on its own clock."""
+            results, reform=None) -> None:
+    """One worker process: its share of the persons, every day, on its own clock (and law)."""
     try:
-        from engine.service import bootstrap
-
-        clock = ManualClock(brussels_instant(first, IMPORT_TIME))
-        engine = bootstrap(_settings(url), clock)
-        door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
-        part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
-        try:
-            _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
-                       done_counter=counter, day_value=day)
-        finally:
-            door.close()
-            engine.db.dispose()
-        results.put(("ok", part.to_dict()))
+        with _law(reform):
+            _work(persons, first, until, url, via, index, id_range, counter, day, results)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which terminates the others
         results.put(("failed", f"worker {index}: {type(err).__name__}: {err}"))
+
+
+def _work(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
+          results) -> None:
+    from engine.service import bootstrap
+
+    clock = ManualClock(brussels_instant(first, IMPORT_TIME))
+    engine = bootstrap(_settings(url), clock)
+    door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
+    part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
+    try:
+        _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
+                   done_counter=counter, day_value=day)
+    finally:
+        door.close()
+        engine.db.dispose()
+    results.put(("ok", part.to_dict()))
 
 
 def _merge(result: SimulationResult, part: dict) -> None:
