@@ -100,11 +100,13 @@ def _rows(conn, model, column: str) -> list[dict]:
 AGENCIES = ("atlas", "amal", "agii")
 
 
-def add_copies(url: str, copies: int, *, with_journal: bool) -> float:
+def add_copies(url: str, copies: int, *, with_journal: bool, identical: bool = False) -> float:
     """``copies`` non-due dossiers copied from the template; returns the seconds it took.
 
     The copies' ``agency`` column is spread over the three agencies (the template's is agii),
-    so that a worklist query sees an agency's realistic share of the store, not all of it."""
+    so that a worklist query sees an agency's realistic share of the store, not all of it, and
+    their due dates over 365 days. ``identical``: neither (exact copies under another id, for a
+    store the engine then works on: benchmarks/open_loop.py)."""
     started = time.perf_counter()
     db = make_engine(url)
     try:
@@ -119,13 +121,14 @@ def add_copies(url: str, copies: int, *, with_journal: bool) -> float:
             rows = {Dossier: [], Instance: [], DueTimer: [], JournalEntry: []}
             for i in batch:
                 new_id = f"BULK-{i:07}"
-                shift = (i % 365) * DAY  # due on one of the 365 days from the template's due day
+                shift = 0 if identical else (i % 365) * DAY  # due on one of the 365 days from the template's
 
                 def swap(value):
                     return value.replace(TEMPLATE_ID, new_id) if isinstance(value, str) else value
 
                 rows[Dossier].append({**dossier, "id": new_id, "state": swap(dossier["state"]),
-                                      "next_due_at": base_due + shift, "agency": AGENCIES[i % 3]})
+                                      "next_due_at": base_due + shift,
+                                      "agency": dossier["agency"] if identical else AGENCIES[i % 3]})
                 rows[Instance].extend({**r, "id": swap(r["id"]), "dossier_id": new_id} for r in instances)
                 rows[DueTimer].extend({**{k: v for k, v in r.items() if k != "id"}, "dossier_id": new_id,
                                        "instance_id": swap(r["instance_id"]), "due_at": r["due_at"] + shift}
