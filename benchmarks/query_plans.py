@@ -163,7 +163,13 @@ def label_of(statement: str) -> str:
         if col not in cols and col.lower() not in ("and", "or", "not"):
             cols.append(col)
     extra = " ORDER BY" if " ORDER BY " in text else ""
-    return f"{verb} {table.group(1) if table else '?'}" + (f" WHERE {', '.join(cols)}" if cols else "") + extra
+    what = ""
+    if verb == "SELECT":
+        selected = [c.strip().split(".")[-1].split(" AS ")[0] for c in
+                    re.split(r",(?![^(]*\))", text[len("SELECT "):].split(" FROM ", 1)[0])]
+        what = (", ".join(selected) if len(selected) <= 3 else f"{len(selected)} columns") + " FROM "
+    return (f"{verb} {what}{table.group(1) if table else '?'}" + (f" WHERE {', '.join(cols)}" if cols else "")
+            + extra)
 
 
 def equality_keys(statement: str, table: str) -> set[str]:
