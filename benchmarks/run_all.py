@@ -499,6 +499,8 @@ def _md_sweep(r: dict) -> list[str]:
 
 
 def _md_plans(r: dict) -> list[str]:
+    from benchmarks.query_plans import check, normalized
+
     lines = [f"`{PYTHON} -m benchmarks.query_plans [--database URL]`: an engine with its cache off runs the hot "
              "paths on a store of dossiers built like the sweep's large store (a caseworker step, the sweep's due query — also with the "
              "`id_range` the simulation workers use — and one dossier fired, the dossier view, the worklist, the "
@@ -518,19 +520,21 @@ def _md_plans(r: dict) -> list[str]:
             plan = "<br>".join(p.replace("|", "\\|") for p in row["plan"]) or "(no plan rows)"
             if row.get("indexes"):
                 plan += f"<br>_maintains {len(row['indexes'])} indexes: {', '.join(row['indexes'])}_"
-            check = "; ".join(f"**{f}**" if not f.startswith("sort") else f for f in row["flags"]) or "ok"
+            flags = check(backend, row["statement"], row["plan"])  # today's checks on the recorded plan
+            verdict = "; ".join(f"**{f}**" if not f.startswith("sort") else f for f in flags) or "ok"
             ms = f"{row['ms']:.3f} ms" if "ms" in row else ""
-            lines.append(f"| {row['path']} | `{row['label']}` | {plan} | {check} | {ms} |")
+            lines.append(f"| {row['path']} | `{row['label']}` | {plan} | {verdict} | {ms} |")
         for section, title in (("before_0006", "Before migration 0006"), ("analyzed", "After ANALYZE")):
             others = {o["statement"]: o for o in result[section]}
-            changed = [(h, others[h["statement"]]) for h in result["head"]
-                       if h["statement"] in others and others[h["statement"]]["plan"] != h["plan"]]
-            lines += ["", f"{title}: {len(changed)} plan(s) differ." + ("" if not changed else "")]
+            changed = [(h, others[h["statement"]]) for h in result["head"] if h["statement"] in others
+                       and normalized(others[h["statement"]]["plan"]) != normalized(h["plan"])]
+            lines += ["", f"{title}: {len(changed)} plan(s) differ from the above (costs and literals aside)."]
             for head, other in changed:
-                ms = (f" — {other['ms']:.3f} ms (at head {head['ms']:.3f} ms)"
+                ms = (f" — {other['ms']:.3f} ms (above: {head['ms']:.3f} ms)"
                       if "ms" in other and "ms" in head else "")
-                lines.append(f"- `{other['label']}`: {' / '.join(other['plan'])} "
-                             f"({'; '.join(other['flags']) or 'ok'}){ms}")
+                flags = check(backend, other["statement"], other["plan"])
+                lines.append(f"- [{other['path']}] `{other['label']}`: "
+                             f"{' / '.join(p.strip() for p in other['plan'])} ({'; '.join(flags) or 'ok'}){ms}")
     return lines
 
 
@@ -657,11 +661,18 @@ def main(argv: list[str] | None = None) -> int:
             result = bench_size(args)
         elif section == "sweep":
             plans_too = "plans" in sections and args.plan_dossiers == 200_000 and not args.sweep_small
-            result = bench_sweep(args, (lambda path: stash.__setitem__("plans_sqlite", path) or
-                                        stash.__setitem__("plans", bench_plans(args, path, postgres)))
-                                 if plans_too else None)
+
+            def plans_on(path: Path) -> None:  # the plans on the sweep's large store, while it is there
+                plans_meta = {"when": today_line(), "commit": commit(), "command": command,
+                              "load_before": loadavg()}
+                plans_began = time.perf_counter()
+                stash["plans"] = bench_plans(args, path, postgres)
+                stash["plans_meta"] = {**plans_meta, "load_after": loadavg(),
+                                       "seconds": time.perf_counter() - plans_began}
+            result = bench_sweep(args, plans_on if plans_too else None)
         elif section == "plans":
             result = stash.get("plans") or bench_plans(args, None, postgres)
+            meta = stash.get("plans_meta", meta)
         elif section == "latency":
             result = bench_latency(args, postgres)
         elif section == "replay":
@@ -670,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
             result = bench_origins(args)
         else:
             result = bench_simulation(args)
-        meta.update(load_after=loadavg(), seconds=time.perf_counter() - began)
+        if "seconds" not in meta:
+            meta.update(load_after=loadavg(), seconds=time.perf_counter() - began)
         results[section] = {"meta": meta, "result": result}
         memory["after"][section] = maxrss_mb()
         args.results.write_text(json.dumps(results, indent=1, default=str) + "\n")  # keep what is done
