@@ -148,6 +148,7 @@ class Load:
         self.rng = random.Random(seed)
         self.free = list(ids)
         self.done = {d: 0 for d in ids}
+        self.retired = 0
 
     def take(self) -> tuple[str, str, dict] | None:
         if not self.free:
@@ -159,37 +160,66 @@ class Load:
         event, body = SEQUENCE[n] if n < len(SEQUENCE) else REPEAT
         return dossier, event, body
 
-    def give_back(self, dossier: str, ok: bool) -> None:
-        if ok:
+    def give_back(self, dossier: str, status: int) -> None:
+        """After a 200 the dossier takes its next step; after a refusal or a request given up (its
+        effect unknown: the server may still apply it) the dossier is retired from the load."""
+        if status == 200:
             self.done[dossier] += 1
-        self.free.append(dossier)
+            self.free.append(dossier)
+        else:
+            self.retired += 1
 
 
 class RawClient:
     """HTTP/1.1 POSTs with JSON bodies over a pool of keep-alive connections (asyncio streams)."""
 
+    #: uvicorn closes a keep-alive connection after 5 s idle; one idle longer than this is not reused
+    MAX_IDLE_S = 2.0
+
     def __init__(self, port: int, headers: dict, size: int = 256):
         self.port = port
         self.head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.idle: list = []
+        self.idle: list = []  # (reader, writer, idle since)
         self.size = size
         self.open = 0
         self.slot = asyncio.Semaphore(size)
+
+    async def _connection(self):
+        now = time.perf_counter()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since <= self.MAX_IDLE_S and not reader.at_eof():
+                return reader, writer, True
+            writer.close()
+            self.open -= 1
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.open += 1
+        return reader, writer, False
 
     async def post(self, path: str, body: dict) -> int:
         data = json.dumps(body).encode()
         request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{self.head}Content-Type: application/json\r\n"
                    f"Content-Length: {len(data)}\r\n\r\n").encode() + data
         async with self.slot:
-            if self.idle:
-                reader, writer = self.idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                self.open += 1
+            for attempt in (1, 2):
+                reader, writer, reused = await self._connection()
+                try:
+                    writer.write(request)
+                    await writer.drain()
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError) as error:
+                    writer.close()
+                    self.open -= 1
+                    # a kept-alive connection the server had just closed: nothing was read; send again
+                    if reused and attempt == 1 and not getattr(error, "partial", b""):
+                        continue
+                    raise
+                except BaseException:
+                    writer.close()
+                    self.open -= 1
+                    raise
+                break
             try:
-                writer.write(request)
-                await writer.drain()
-                head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 status = int(lines[0].split()[1])
                 fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
@@ -204,11 +234,11 @@ class RawClient:
                 writer.close()
                 self.open -= 1
             else:
-                self.idle.append((reader, writer))
+                self.idle.append((reader, writer, time.perf_counter()))
             return status
 
     async def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle = []
 
@@ -243,7 +273,7 @@ async def _run_rate(port: int, headers: dict, load: Load, rate: float, duration:
             finally:
                 done = time.perf_counter()
                 async with waiting_for_dossier:
-                    load.give_back(dossier, status == 200)
+                    load.give_back(dossier, status)
                     waiting_for_dossier.notify()
             results.append((offset, done - scheduled, status, event))
 
@@ -276,7 +306,20 @@ async def _run_rate(port: int, headers: dict, load: Load, rate: float, duration:
             "connections": connections}
 
 
+def drain(server: Server, limit_s: float = 180.0) -> float:
+    """Wait until the server is idle (under 5 % of a core over a second): requests a client gave up
+    on may still be queued in it, and must not weigh on the next rate. Returns the seconds waited."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit_s:
+        before = cpu_seconds(server.proc.pid)
+        time.sleep(1.0)
+        if cpu_seconds(server.proc.pid) - before < 0.05:
+            break
+    return time.perf_counter() - began
+
+
 def run_rate(server: Server, headers: dict, load: Load, rate: float, duration: float, seed: int) -> dict:
+    result_drained = drain(server)
     gen0, srv0, wall0 = time.process_time(), cpu_seconds(server.proc.pid), time.perf_counter()
     load0 = os.getloadavg()[0]
     result = asyncio.run(_run_rate(server.port, headers, load, rate, duration, seed))
@@ -285,6 +328,8 @@ def run_rate(server: Server, headers: dict, load: Load, rate: float, duration: f
     result["server_cpu_share"] = (cpu_seconds(server.proc.pid) - srv0) / wall
     result["server_cpu_ms_per_step"] = (cpu_seconds(server.proc.pid) - srv0) * 1000 / max(1, result["sent"])
     result["loadavg_1m"] = (load0, os.getloadavg()[0])
+    result["drained_s"] = result_drained
+    result["retired_dossiers"] = load.retired
     ok = result["failed"] == 0 and result["p99_ms"] <= P99_LIMIT_MS
     log(f"   {rate:6.0f} steps/s: p50 {result['p50_ms']:6.1f} ms, p99 {result['p99_ms']:7.1f} ms, max "
         f"{result['max_ms']:7.1f} ms, {result['requests']} requests, {result['failed']} failed; CPU: server "
