@@ -339,32 +339,37 @@ def run_rate(server: Server, headers: dict, load: Load, rate: float, duration: f
     return result
 
 
-def search(server: Server, headers: dict, load: Load, measured: list[dict], duration: float, seed: int) -> dict:
-    """The highest rate with p99 <= 100 ms and no failure: doubling, then bisection to 10 %."""
+def search(server: Server, headers: dict, load: Load, measured: list[dict], duration: float, seed: int,
+           max_probes: int = 8) -> dict:
+    """The highest rate with p99 <= 100 ms and no failure: halving below the lowest failing rate when
+    nothing passed, doubling above the best passing one when nothing failed, then bisection to 10 %."""
     good = lambda r: r["failed"] == 0 and r["p99_ms"] <= P99_LIMIT_MS  # noqa: E731
-    passing = [r["rate"] for r in measured if good(r)]
-    failing = [r["rate"] for r in measured if not good(r)]
-    low = max(passing, default=0.0)
-    high = min((f for f in failing if f > low), default=None)
-    probes = []
-    while high is None and len(probes) < 6:
-        rate = (low or 25.0) * 2
-        result = run_rate(server, headers, load, rate, duration, seed + len(probes) + 100)
+    low = max((r["rate"] for r in measured if good(r)), default=0.0)
+    high = min((r["rate"] for r in measured if not good(r) and r["rate"] > low), default=None)
+    probes: list[dict] = []
+
+    def probe(rate: float) -> bool:
+        result = run_rate(server, headers, load, rate, duration, seed + 100 + len(probes))
         probes.append(result)
-        low, high = (rate, None) if good(result) else (low, rate)
-    while high is not None and low and (high - low) / low > 0.10 and len(probes) < 10:
-        rate = round((low + high) / 2)
-        result = run_rate(server, headers, load, rate, duration, seed + len(probes) + 100)
-        probes.append(result)
-        low, high = (rate, high) if good(result) else (low, rate)
-    if high is not None and not low:
-        while high > 5 and len(probes) < 10:  # even the lowest rate failed: halve until one passes
-            rate = high / 2
-            result = run_rate(server, headers, load, rate, duration, seed + len(probes) + 100)
-            probes.append(result)
-            if good(result):
-                low = rate
-                break
+        return good(result)
+
+    while not low and high is not None and high > 5 and len(probes) < max_probes:
+        rate = round(high / 2, 1)
+        if probe(rate):
+            low = rate
+        else:
+            high = rate
+    while low and high is None and len(probes) < max_probes:
+        rate = low * 2
+        if probe(rate):
+            low = rate
+        else:
+            high = rate
+    while low and high is not None and (high - low) / low > 0.10 and len(probes) < max_probes:
+        rate = round((low + high) / 2, 1)
+        if probe(rate):
+            low = rate
+        else:
             high = rate
     return {"highest_rate": low, "first_failing_rate": high, "probes": probes, "probe_duration_s": duration}
 
