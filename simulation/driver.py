@@ -230,8 +230,9 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     caller can look at the store between units of work (``benchmarks/instance_size.py`` does).
 
     ``reform`` (a :class:`simulation.reform.Reform`): the engine runs, and the report is computed,
-    with the reform's parameter overrides in force (in this process and in every worker). The
-    population is generated under the law (pass the same ``population`` to compare).
+    with the reform's parameter overrides in force (in this process and in every worker), in a
+    temporary store (``database_url`` is refused). The population is generated under the law
+    (pass the same ``population`` to compare).
     """
     if via not in ("api", "engine"):
         raise ValueError("via must be 'api' or 'engine'")
@@ -239,6 +240,8 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
         raise ValueError("workers must be 1 or more")
     if on_phase is not None and workers != 1:
         raise ValueError("on_phase needs workers=1 (the phases of other processes are not visible here)")
+    if reform is not None and database_url is not None:
+        raise ValueError("a reform runs in a temporary store only, never in a given database")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), _cpu_seconds()
     pop = population or generate(year, scale, seed)  # under the law, also for a reform

@@ -84,6 +84,14 @@ def test_a_bad_file_stops_the_command_before_anything_runs(tmp_path):
     assert result.exit_code == 2 and "go with --reform" in result.output
 
 
+def test_simulate_refuses_a_reform_in_a_given_store(tmp_path):
+    from simulation.driver import simulate
+
+    with pytest.raises(ValueError, match="temporary store only"):
+        simulate(2023, 0.001, 1, database_url=f"sqlite:///{tmp_path}/x.db", reform=load_reform(EXAMPLE))
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_overrides_are_in_force_only_inside_and_from_their_date():
     overrides = load_reform(EXAMPLE).overrides
     assert parameters.value("regularisation_days", date(2023, 6, 1)) == 30
