@@ -108,10 +108,15 @@ def today_line() -> str:
 
 
 def commit() -> str:
+    """The commit measured, with ``+changes (files)`` when tracked files other than the outputs differ."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True)
-    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "?"
+    if head.returncode != 0:
+        return "?"
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.splitlines()
+    outputs = {"BENCHMARKS.md", "benchmarks/results.json"}
+    changed = [line[3:] for line in status if line[3:] not in outputs]
+    return head.stdout.strip() + (f"+changes ({', '.join(changed)})" if changed else "")
 
 
 # ----------------------------------------------------------------------------- sections
@@ -407,12 +412,13 @@ def write_markdown(path: Path, results: dict) -> None:
         lines.append(f"_{_when(entry['meta'])}._")
         lines.append("")
         lines += writers[section](entry["result"])
-    memory = results.get("memory")
-    if memory:
+    peaks = [(s, results[s]["meta"]) for s in SECTIONS if results.get(s) and "maxrss_mb" in results[s]["meta"]]
+    if peaks:
         lines += ["", "## Peak memory", "",
-                  "Max RSS of the run_all process after each section of its last run (it only grows): "
-                  + ", ".join(f"{k} {v:.0f} MB" for k, v in memory["after"].items())
-                  + f"; of its child processes (servers, workers): {memory['children_mb']:.0f} MB."]
+                  "Max RSS of the run_all process at the end of each section (it only grows within one call of "
+                  "run_all) and of its largest child process (servers, simulation workers):", "",
+                  "| section | run_all process | largest child |", "|---|---|---|"]
+        lines += [f"| {s} | {m['maxrss_mb']:.0f} MB | {m['children_maxrss_mb']:.0f} MB |" for s, m in peaks]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -650,7 +656,6 @@ def main(argv: list[str] | None = None) -> int:
     postgres = not args.no_postgres and not info.get("postgresql", "").startswith("not reachable")
     log(f"command: {command}")
     log(f"machine: {json.dumps(info)}; load {loadavg()}")
-    memory = {"after": {}}
     stash: dict = {}
     for section in sections:
         meta = {"when": today_line(), "commit": commit(), "command": command, "load_before": loadavg()}
@@ -683,13 +688,9 @@ def main(argv: list[str] | None = None) -> int:
             result = bench_simulation(args)
         if "seconds" not in meta:
             meta.update(load_after=loadavg(), seconds=time.perf_counter() - began)
+        meta.update(maxrss_mb=maxrss_mb(), children_maxrss_mb=maxrss_mb(resource.RUSAGE_CHILDREN))
         results[section] = {"meta": meta, "result": result}
-        memory["after"][section] = maxrss_mb()
         args.results.write_text(json.dumps(results, indent=1, default=str) + "\n")  # keep what is done
-    if sections:
-        memory["children_mb"] = maxrss_mb(resource.RUSAGE_CHILDREN)
-        results["memory"] = memory
-        args.results.write_text(json.dumps(results, indent=1, default=str) + "\n")
     write_markdown(args.out, results)
     log(f"wrote {args.out} (figures in {args.results})")
     return 0
