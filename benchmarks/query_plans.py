@@ -46,7 +46,6 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import date, time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

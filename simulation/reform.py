@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import yaml
 
@@ -46,7 +45,6 @@ MEASURE_LABELS = {"notices": "notices of default", "hand_overs": "hand-overs to 
                   "b1_infractions": "B1 infractions established"}
 _TOP_KEYS = {"name", "description", "parameters"}
 _VALUE_KEYS = {"from", "value", "source"}
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class ReformError(ValueError):
@@ -89,30 +87,18 @@ def _show(value) -> str:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, Mapping):
-        return "mapping"
-    return type(value).__name__
+    """The kind of a value as the parameter files define it (number, string, boolean, list, mapping):
+    the loader's own rule, so a reform is held to exactly what a parameter file would be."""
+    from rules.parameters import _kind as parameter_kind
+
+    return parameter_kind(value)
 
 
 def _start(raw: Any) -> Optional[date]:
-    if isinstance(raw, datetime):
-        return None
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str) and _ISO_DATE.fullmatch(raw):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            return None
-    return None
+    """A ``from`` date as the parameter files accept it (the loader's own rule), or None."""
+    from rules.parameters import _parse_start
+
+    return _parse_start(raw)
 
 
 class _TextDates(yaml.SafeLoader):
