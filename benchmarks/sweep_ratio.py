@@ -22,6 +22,8 @@ with executemany under new ids, their ``due_at`` / ``next_due_at`` spread over t
 shape. (The copies' journal hashes are not recomputed: these stores are for timing
 only.) On SQLite the due part is built once and the store files are copied; each
 measurement runs on a fresh copy of the pristine store, alternating small and large.
+No ``ANALYZE`` is run on the stores (the engine never runs it, so a user's store has no
+planner statistics); ``--analyze`` adds it, for comparison only.
 On PostgreSQL each store is a schema of its own (dropped at the end unless ``--keep``)
 and is measured once: a sweep changes the store.
 """
@@ -95,8 +97,16 @@ def _rows(conn, model, column: str) -> list[dict]:
     return [dict(row._mapping) for row in conn.execute(table.select().where(table.c[column] == TEMPLATE_ID))]
 
 
-def add_copies(url: str, copies: int, *, with_journal: bool) -> float:
-    """``copies`` non-due dossiers copied from the template; returns the seconds it took."""
+AGENCIES = ("atlas", "amal", "agii")
+
+
+def add_copies(url: str, copies: int, *, with_journal: bool, identical: bool = False) -> float:
+    """``copies`` non-due dossiers copied from the template; returns the seconds it took.
+
+    The copies' ``agency`` column is spread over the three agencies (the template's is agii),
+    so that a worklist query sees an agency's realistic share of the store, not all of it, and
+    their due dates over 365 days. ``identical``: neither (exact copies under another id, for a
+    store the engine then works on: benchmarks/open_loop.py)."""
     started = time.perf_counter()
     db = make_engine(url)
     try:
@@ -111,13 +121,14 @@ def add_copies(url: str, copies: int, *, with_journal: bool) -> float:
             rows = {Dossier: [], Instance: [], DueTimer: [], JournalEntry: []}
             for i in batch:
                 new_id = f"BULK-{i:07}"
-                shift = (i % 365) * DAY  # due on one of the 365 days from the template's due day
+                shift = 0 if identical else (i % 365) * DAY  # due on one of the 365 days from the template's
 
                 def swap(value):
                     return value.replace(TEMPLATE_ID, new_id) if isinstance(value, str) else value
 
                 rows[Dossier].append({**dossier, "id": new_id, "state": swap(dossier["state"]),
-                                      "next_due_at": base_due + shift})
+                                      "next_due_at": base_due + shift,
+                                      "agency": dossier["agency"] if identical else AGENCIES[i % 3]})
                 rows[Instance].extend({**r, "id": swap(r["id"]), "dossier_id": new_id} for r in instances)
                 rows[DueTimer].extend({**{k: v for k, v in r.items() if k != "id"}, "dossier_id": new_id,
                                        "instance_id": swap(r["instance_id"]), "due_at": r["due_at"] + shift}
@@ -148,12 +159,16 @@ def count_instances(url: str) -> tuple[int, int]:
         db.dispose()
 
 
-def checkpoint(path: Path) -> None:
-    """Fold the WAL into the main file, so that a plain file copy is the whole store."""
+def checkpoint(path: Path, analyze: bool = False) -> None:
+    """Fold the WAL into the main file, so that a plain file copy is the whole store.
+
+    No ``ANALYZE`` unless asked: the engine never runs it, so the query planner works without
+    statistics in a user's store, and so it must here (``--analyze`` shows the difference)."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("ANALYZE")
+        if analyze:
+            conn.execute("ANALYZE")
     finally:
         conn.close()
 
@@ -184,7 +199,10 @@ def measure(url: str, due: int, queries: list[float] | None = None) -> float:
 
 # ----------------------------------------------------------------------------- the two backends
 
-def run_sqlite(sizes: dict[str, int], due: int, repeat: int, workdir: Path, with_journal: bool) -> dict:
+def run_sqlite(sizes: dict[str, int], due: int, repeat: int, workdir: Path, with_journal: bool, *,
+               analyze: bool = False, on_built=None) -> dict:
+    """``on_built(label, path)`` is called with each pristine store once it is built (it must not
+    change it: copy it first)."""
     base = workdir / "base.db"
     log(f"building the due part in {base}")
     imports = import_due_part(f"sqlite:///{base}", due)
@@ -195,11 +213,13 @@ def run_sqlite(sizes: dict[str, int], due: int, repeat: int, workdir: Path, with
         shutil.copyfile(base, path)
         log(f"building store {label}: {total:,} open instances ({total - due - 1:,} copies of the template)")
         seconds = add_copies(f"sqlite:///{path}", total - due - 1, with_journal=with_journal)
-        checkpoint(path)
+        checkpoint(path, analyze)
         waiting, due_now = count_instances(f"sqlite:///{path}")
         log(f"    {waiting:,} waiting instances, {due_now:,} due timers, {path.stat().st_size / 1e6:,.0f} MB, "
             f"built in {seconds:.1f} s")
         pristine[label] = path
+        if on_built is not None:
+            on_built(label, path)
     times: dict[str, list[float]] = {label: [] for label in sizes}
     queries: dict[str, list[float]] = {label: [] for label in sizes}
     work = workdir / "work.db"
@@ -214,7 +234,8 @@ def run_sqlite(sizes: dict[str, int], due: int, repeat: int, workdir: Path, with
     return {"imports": imports, "times": times, "queries": queries}
 
 
-def run_postgres(url: str, sizes: dict[str, int], due: int, with_journal: bool, keep: bool) -> dict:
+def run_postgres(url: str, sizes: dict[str, int], due: int, with_journal: bool, keep: bool, *,
+                 analyze: bool = False) -> dict:
     import psycopg
 
     libpq = url.replace("postgresql+psycopg://", "postgresql://", 1).split("?", 1)[0]
@@ -232,9 +253,10 @@ def run_postgres(url: str, sizes: dict[str, int], due: int, with_journal: bool, 
             log(f"building store {label} in schema {schemas[label]}: {total:,} open instances")
             imports += import_due_part(urls[label], due)
             seconds = add_copies(urls[label], total - due - 1, with_journal=with_journal)
-            with psycopg.connect(libpq, autocommit=True) as conn:
-                conn.execute(f'analyze "{schemas[label]}".due_timer')
-                conn.execute(f'analyze "{schemas[label]}".dossier')
+            if analyze:  # not what a user gets (autovacuum may analyze on its own schedule)
+                with psycopg.connect(libpq, autocommit=True) as conn:
+                    conn.execute(f'analyze "{schemas[label]}".due_timer')
+                    conn.execute(f'analyze "{schemas[label]}".dossier')
             waiting, due_now = count_instances(urls[label])
             log(f"    {waiting:,} waiting instances, {due_now:,} due timers, copies built in {seconds:.1f} s")
         for label in sizes:
@@ -277,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-journal", action="store_true", help="do not copy the template's journal entries")
     parser.add_argument("--workdir", type=Path, help="where the SQLite stores go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stores (files or schemas)")
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE after building the stores (the "
+                        "engine never does: not what a user gets; for comparison only)")
     args = parser.parse_args(argv)
 
     sizes = {"small": 2_000, "large": 20_000} if args.small else {"small": 10_000, "large": 200_000}
@@ -288,12 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.due:,} due at {SWEEP_AT.isoformat()}")
     started = time.perf_counter()
     if args.database:
-        result = run_postgres(args.database, sizes, args.due, not args.no_journal, args.keep)
+        result = run_postgres(args.database, sizes, args.due, not args.no_journal, args.keep, analyze=args.analyze)
     else:
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sweep_ratio_"))
         workdir.mkdir(parents=True, exist_ok=True)
         try:
-            result = run_sqlite(sizes, args.due, max(1, args.repeat), workdir, not args.no_journal)
+            result = run_sqlite(sizes, args.due, max(1, args.repeat), workdir, not args.no_journal,
+                                analyze=args.analyze)
         finally:
             if args.keep:
                 log(f"kept the stores in {workdir}")

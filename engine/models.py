@@ -49,13 +49,14 @@ class Instance(SQLModel, table=True):
     """A BPMN process instance: serialized Spiff state without the spec (zlib JSON)."""
 
     __tablename__ = "instance"
+    __table_args__ = (Index("ix_instance_dossier_id_status", "dossier_id", "status"),)
 
     id: str = Field(primary_key=True)
-    dossier_id: str = Field(index=True, foreign_key="dossier.id")
+    dossier_id: str = Field(foreign_key="dossier.id")  # indexed with status (revision 0006)
     definition_id: int = Field(foreign_key="process_definition.id")
     process_name: str
     infraction_id: Optional[str] = None
-    status: str = Field(default="waiting", index=True)
+    status: str = "waiting"
     lock_version: int = 0
     state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     state_format: int = 1  # engine.spiff.STATE_FORMAT of the blob

@@ -15,6 +15,12 @@ Two kinds of simulated figure are compared (see :func:`compare`):
   own report cannot see them; with a constant inflow the look-back distribution equals the
   look-forward distribution of one cohort, which :func:`cohort_figures` measures from the
   journal (import, rule decisions, commands, attests, hand-overs — never the dossier rows).
+
+Each indicator also has an **origin** (:attr:`Indicator.origin`): ``input`` when the population
+generator alone determines it (a journal written straight from ``generate()``, without BPMN,
+sweep or command, gives the same value: :mod:`simulation.origins`), ``engine`` when it needs what
+only the engine decides (attests, hand-overs, recorded decisions). Only the engine-derived ones
+say something about the engine; the inputs check that the engine carried the inflow faithfully.
 """
 from __future__ import annotations
 
@@ -181,6 +187,10 @@ class Indicator:
     unit: str = "share"  # "share" (compared in percentage points) or "months" or "count"
     calibrated: bool = True  # asserted within ±5 pp by tests/simulation
     tolerance: Optional[float] = None  # for non-share units (months)
+    #: "input": the population generator alone puts the value in the journal (the engine only carries it);
+    #: "engine": it needs what only the engine writes (attests, hand-overs, recorded decisions). Measured,
+    #: not assumed: simulation/origins.py runs the experiment and tests/simulation checks these labels.
+    origin: str = "input"
 
 
 def _pp(value: float) -> float:
@@ -222,22 +232,25 @@ INDICATORS: list[Indicator] = [
     # Censoring-consistent shares: a cohort's contracts of the year are followed to the horizon (at
     # least 36 months), so attests are compared among those obtained within 3 years: 51/85 and 76/85.
     Indicator("attest_within_1_year_of_3", "attests within 1 year (of those within 3)", "001 §10.3 Fig. 10.3",
-              _pp(ATTEST_WITHIN_YEARS[1] / ATTEST_WITHIN_YEARS[3]), "cohort"),
+              _pp(ATTEST_WITHIN_YEARS[1] / ATTEST_WITHIN_YEARS[3]), "cohort", origin="engine"),
     Indicator("attest_within_2_years_of_3", "attests within 2 years (of those within 3)",
-              "001 §10.3 Fig. 10.3", _pp(ATTEST_WITHIN_YEARS[2] / ATTEST_WITHIN_YEARS[3]), "cohort"),
+              "001 §10.3 Fig. 10.3", _pp(ATTEST_WITHIN_YEARS[2] / ATTEST_WITHIN_YEARS[3]), "cohort",
+              origin="engine"),
     Indicator("attest_median", "median months contract → attest", "001 §10.3 Tabel 10.3",
-              ATTEST_MEDIAN_MONTHS, "cohort", unit="months", tolerance=2),
+              ATTEST_MEDIAN_MONTHS, "cohort", unit="months", tolerance=2, origin="engine"),
     *[Indicator(f"attest_median:{group}", f"median months to attest, {group}", "001 §10.3 Tabel 10.3",
-                months, "cohort", unit="months", tolerance=3, calibrated=group == "entitled")
+                months, "cohort", unit="months", tolerance=3, calibrated=group == "entitled", origin="engine")
       for group, months in ATTEST_MEDIAN_BY_GROUP.items()],
     *[Indicator(f"attest_median:{advice}", f"median months to attest, {advice}", "001 §10.3 Tabel 10.3",
                 months, "cohort", unit="months", tolerance=3,
-                calibrated=advice in ("cvo_standard", "cvo_short_utc", "cvo_extended"))
+                calibrated=advice in ("cvo_standard", "cvo_short_utc", "cvo_extended"), origin="engine")
       for advice, months in ATTEST_MEDIAN_BY_ADVICE.items()],
     Indicator("first_hand_over_share", "obligated with a first infraction dossier (hand-over)",
-              "001 §11.1 Fig. 11.1.1", _pp(FIRST_INFRACTION_DOSSIERS / OBLIGATED_INFLOW), "cohort"),
-    Indicator("fine_share", "decisions that fine", "001 §11.1 Fig. 11.1.3", FINE_SHARE, "cohort"),
+              "001 §11.1 Fig. 11.1.1", _pp(FIRST_INFRACTION_DOSSIERS / OBLIGATED_INFLOW), "cohort", origin="engine"),
+    Indicator("fine_share", "decisions that fine", "001 §11.1 Fig. 11.1.3", FINE_SHARE, "cohort", origin="engine"),
 ]
+ORIGINS = ("input", "engine")
+assert all(ind.origin in ORIGINS for ind in INDICATORS)
 
 
 def _safe_share(part: float, whole: float) -> Optional[float]:
@@ -275,7 +288,7 @@ def compare(report: dict, cohort: dict) -> list[dict]:
             ok = diff is not None and abs(diff) <= (ind.tolerance or 0)
         rows.append({"key": ind.key, "label": ind.label, "source": ind.source, "basis": ind.basis,
                      "unit": ind.unit, "published": ind.published, "simulated": sim, "diff": diff,
-                     "calibrated": ind.calibrated, "within_tolerance": ok})
+                     "calibrated": ind.calibrated, "within_tolerance": ok, "origin": ind.origin})
     return rows
 
 
@@ -286,29 +299,42 @@ def format_comparison(rows: list[dict], title: str = "") -> str:
             return "–"
         return f"{value * 100:.1f}%" if unit == "share" else f"{value:.1f}"
 
-    header = ["indicator", "source", "basis", "published", "simulated", "Δ", "ok"]
+    header = ["indicator", "source", "basis", "origin", "published", "simulated", "Δ", "ok"]
     body = []
     for row in rows:
         diff = row["diff"]
         delta = "–" if diff is None else (f"{diff:+.1f} pp" if row["unit"] == "share" else f"{diff:+.1f} mo")
         mark = ("yes" if row["within_tolerance"] else "NO") if row["calibrated"] else "(info)"
-        body.append([row["label"], row["source"], row["basis"], show(row["published"], row["unit"]),
-                     show(row["simulated"], row["unit"]), delta, mark])
+        body.append([row["label"], row["source"], row["basis"], row.get("origin", "?"),
+                     show(row["published"], row["unit"]), show(row["simulated"], row["unit"]), delta, mark])
     widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
     lines = [title] if title else []
-    lines.append("  ".join(h.ljust(w) if i < 3 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
+    lines.append("  ".join(h.ljust(w) if i < 4 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
     lines.append("  ".join("-" * w for w in widths))
     for r in body:
-        lines.append("  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)
+        lines.append("  ".join(str(c).ljust(w) if i < 4 else str(c).rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))))
+    lines.append("")
+    lines.append(origin_summary(rows))
     return "\n".join(lines) + "\n"
+
+
+def origin_summary(rows: list[dict]) -> str:
+    """How many calibrated indicators are within tolerance, apart for the engine-derived ones."""
+    calibrated = [r for r in rows if r["calibrated"]]
+    engine = [r for r in calibrated if r.get("origin") == "engine"]
+    inputs = [r for r in calibrated if r.get("origin") == "input"]
+    return (f"calibrated within tolerance: {sum(r['within_tolerance'] for r in calibrated)}/{len(calibrated)} — "
+            f"engine-derived {sum(r['within_tolerance'] for r in engine)}/{len(engine)} (attests, hand-overs, "
+            f"decisions: what the engine decides), input {sum(r['within_tolerance'] for r in inputs)}/{len(inputs)} "
+            "(set by the population generator; the engine only carries them: simulation/origins.py)")
 
 
 # ----------------------------------------------------------------------------- cohort figures from the journal
 
 
 _COHORT_KINDS = ("import", "target_group_decided", "command", "attest_issued", "handed_over", "decision_recorded",
-                 "infraction_established", "test_judged")
+                 "infraction_established", "test_judged", "rule_decision")  # rule_decision: release 0.1
 
 
 def _months_between(start: date, end: date) -> float:
@@ -332,12 +358,19 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
                                                 "decided": [], "exemption_tests": []})
     starts: dict[str, date] = {}
     newcomers: dict[str, dict] = {}
+    from engine.projection import read as read_facts
+
     with Session(db) as session:
-        query = (select(JournalEntry.dossier_id, JournalEntry.kind, JournalEntry.business_date, JournalEntry.payload)
+        query = (select(JournalEntry.dossier_id, JournalEntry.seq, JournalEntry.kind, JournalEntry.business_date,
+                        JournalEntry.payload, JournalEntry.schema_version, JournalEntry.actor,
+                        JournalEntry.process_version, JournalEntry.ruleset, JournalEntry.rule_version)
                  .where(JournalEntry.kind.in_(_COHORT_KINDS)).order_by(JournalEntry.dossier_id, JournalEntry.seq))
-        for dossier_id, kind, day, payload in session.exec(query):
-            data = json.loads(payload)
-            item = per[dossier_id]
+        rows = [dict(r._mapping) for r in session.exec(query)]
+    for row in rows:  # typed facts, release 0.1's entries (and a generator-only journal) through the upcasters
+        dossier_id, day = row["dossier_id"], row["business_date"]
+        item = per[dossier_id]
+        for stored in read_facts([row]):
+            kind, data = stored.fact.kind, stored.fact.as_payload()
             if kind == "import":
                 newcomer = data["newcomer"]
                 newcomers[dossier_id] = newcomer
@@ -345,7 +378,7 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
             elif kind == "target_group_decided":
                 item["decisions"].append(data)
             elif kind == "command":
-                body = data.get("payload") or {}
+                body = data.get("payload") or {}  # upcast commands: "payload" is the event's body
                 item["commands"].append((data.get("type"), date.fromisoformat(body.get("on") or day), body))
             elif kind == "test_judged" and data.get("test") == "exemption_test":
                 item["exemption_tests"].append(bool(data["passed"]))  # as judged when recorded

@@ -26,19 +26,17 @@ and compared with the published figures (:func:`simulation.calibration.compare`)
 """
 from __future__ import annotations
 
-import gc
 import json
 import tempfile
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, time as dtime, timedelta
 from typing import Callable, Optional
 
 from engine.clock import ManualClock, brussels_instant
 from engine.settings import Settings
-from rules import geography
+from rules import geography, parameters
 
 from . import calibration
 from .population import Population, generate
@@ -47,10 +45,10 @@ IMPORT_TIME = dtime(0, 0)
 EVENT_TIME = dtime(9, 0)
 SWEEP_TIME = dtime(2, 0)
 JWT_SECRET = "simulation-signing-key-not-a-secret-000000001"
-#: Dossiers each simulation process keeps loaded (engine/cache.py): the whole 2023 inflow.
-SIMULATION_CACHE = 60_000
 
 Progress = Callable[[int, int, date], None]
+#: ``on_phase(phase, day)``: after the imports ("import"), the sweep ("sweep") and the events ("events") of a day.
+Phase = Callable[[str, date], None]
 
 
 @dataclass
@@ -78,6 +76,8 @@ class SimulationResult:
     comparison: list = field(default_factory=list)
     workers: int = 1
     cache: dict = field(default_factory=dict)
+    reform: Optional[str] = None  # the name of the reform in force, None under the law
+    outcomes: dict = field(default_factory=dict)  # simulation.reform.outcomes: notices, hand-overs, ... by region
 
     @property
     def steps(self) -> int:
@@ -91,7 +91,8 @@ class SimulationResult:
                 "refused": self.refused, "errors": self.errors, "planned_mismatches": self.planned_mismatches,
                 "days": self.days, "sweeps": self.sweeps, "timers_fired": self.timers_fired,
                 "sweep_dossiers": self.sweep_dossiers, "steps": self.steps, "seconds": self.seconds,
-                "comparison": self.comparison, "cohort": self.cohort, "report": self.report}
+                "comparison": self.comparison, "cohort": self.cohort, "report": self.report,
+                "reform": self.reform, "outcomes": self.outcomes}
 
 
 class _ApiDoor:
@@ -199,9 +200,17 @@ def default_until(year: int) -> date:
     return date(year + 3, 12, 31)
 
 
+def default_workers() -> int:
+    """Worker processes of ``inburgering simulate`` when ``--workers`` is not given: the CPUs, at most 4."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
              database_url: Optional[str] = None, on_progress: Optional[Progress] = None, *, via: str = "api",
-             population: Optional[Population] = None, workers: int = 1) -> SimulationResult:
+             population: Optional[Population] = None, workers: int = 1,
+             on_phase: Optional[Phase] = None, reform=None) -> SimulationResult:
     """Run the synthetic ``year`` at ``scale`` through import, API and daily sweep; compare with 2023.
 
     ``database_url`` must point at an empty store (default: a temporary SQLite file, removed
@@ -213,19 +222,35 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     Engine commands decide outside the write lock and write in short transactions, so the
     workers' rules and BPMN run in parallel, on SQLite too. The result is the same as with one
     process (tested).
+
+    The engine runs with the settings ``inburgering serve`` uses: the dossier cache at
+    ``INBURGERING_CACHE_SIZE`` (default 4,096) and Python's default garbage-collector thresholds.
+
+    ``on_phase(phase, day)`` (one process only) is called after each of a day's three phases, so a
+    caller can look at the store between units of work (``benchmarks/instance_size.py`` does).
+
+    ``reform`` (a :class:`simulation.reform.Reform`): the engine runs, and the report is computed,
+    with the reform's parameter overrides in force (in this process and in every worker), in a
+    temporary store (``database_url`` is refused). The population is generated under the law
+    (pass the same ``population`` to compare).
     """
     if via not in ("api", "engine"):
         raise ValueError("via must be 'api' or 'engine'")
     if workers < 1:
         raise ValueError("workers must be 1 or more")
+    if on_phase is not None and workers != 1:
+        raise ValueError("on_phase needs workers=1 (the phases of other processes are not visible here)")
+    if reform is not None and database_url is not None:
+        raise ValueError("a reform runs in a temporary store only, never in a given database")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), _cpu_seconds()
-    pop = population or generate(year, scale, seed)
+    pop = population or generate(year, scale, seed)  # under the law, also for a reform
     workers = min(workers, max(1, len(pop)))  # no more processes than newcomers
     generated = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp, _law(reform):
         url = database_url or f"sqlite:///{tmp}/simulation.db"
-        result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop))
+        result = SimulationResult(year, scale, seed, until.isoformat(), _redact(url), via, persons=len(pop),
+                                  reform=reform.name if reform else None)
         result.seconds["generate"] = round(generated - started, 3)
         engine = _bootstrap(url, pop)
         try:
@@ -233,12 +258,11 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
                 plan = _Plan(pop.persons, until)
                 door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
                 try:
-                    with _gc_tuned():
-                        _walk_days(engine, door, plan, _first_day(pop), until, result, on_progress)
+                    _walk_days(engine, door, plan, _first_day(pop), until, result, on_progress, on_phase=on_phase)
                 finally:
                     door.close()
             else:
-                _run_workers(pop, until, url, via, workers, result, on_progress)
+                _run_workers(pop, until, url, via, workers, result, on_progress, reform)
             _report(engine, pop, until, result)
         finally:
             engine.db.dispose()
@@ -248,20 +272,11 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     return result
 
 
-#: Allocations between young-generation collections in a simulation process (Python's default: 700).
-#: With the whole population loaded (engine/cache.py), the collector spent 9 % of a --scale 0.1 run
-#: traversing objects that stay alive anyway; at 20,000 it spent 3 % (7.4 s -> 2.3 s).
-GC_THRESHOLD = (20_000, 20, 20)
+def _law(reform):
+    """The parameters in force for a run: the law, or the law with a reform's overrides."""
+    from .reform import apply_overrides
 
-
-@contextmanager
-def _gc_tuned():
-    previous = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
+    return apply_overrides(reform.overrides if reform else {})
 
 
 def _cpu_seconds() -> float:
@@ -280,8 +295,10 @@ def _redact(url: str) -> str:
 
 
 def _settings(url: str) -> Settings:
-    # The whole population stays loaded between steps (engine/cache.py): about 50 KB a trajectory.
-    return Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False, cache_size=SIMULATION_CACHE)
+    """What ``serve`` would use on this store (the cache size from INBURGERING_CACHE_SIZE, default 4,096);
+    no demo data, and a signing key of the simulation's own."""
+    return Settings(database_url=url, jwt_secret=JWT_SECRET, demo_data=False,
+                    cache_size=Settings.from_env().cache_size)
 
 
 def _first_day(pop: Population) -> date:
@@ -296,7 +313,7 @@ def _bootstrap(url: str, pop: Population):
     from engine.service import bootstrap
 
     clock = ManualClock(brussels_instant(_first_day(pop), IMPORT_TIME))
-    engine = bootstrap(_settings(url), clock)
+    engine = bootstrap(_settings(url), clock, law=parameters.current())  # the law, or a reform's
     with Session(engine.db) as session:
         existing = session.exec(select(func.count()).select_from(Dossier)).one()
     if existing:
@@ -322,7 +339,8 @@ class _Plan:
 
 
 def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: SimulationResult,
-               on_progress: Optional[Progress], *, id_range=None, done_counter=None, day_value=None) -> None:
+               on_progress: Optional[Progress], *, id_range=None, done_counter=None, day_value=None,
+               on_phase: Optional[Phase] = None) -> None:
     """Every day from ``first`` to ``until``: imports at 00:00, the sweep at 02:00, events at 09:00.
 
     ``id_range``: the sweep fires only the dossiers of this worker (see :func:`_run_workers`)."""
@@ -345,6 +363,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
                 result.errors.append({"dossier": person.id, "on": day.isoformat(), "type": "import",
                                       "status": status, "message": body.get("message")})
             done += 1
+        timing["import"] += time.perf_counter() - t0
+        if on_phase:
+            on_phase("import", day)
         t1 = time.perf_counter()
         instant = brussels_instant(day, SWEEP_TIME)
         clock.set(instant)
@@ -355,6 +376,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
         for problem in swept.errors:
             result.errors.append({"dossier": problem["dossier"], "on": day.isoformat(), "type": "sweep",
                                   "status": 500, "message": problem["error"]})
+        timing["sweep"] += time.perf_counter() - t1
+        if on_phase:
+            on_phase("sweep", day)
         t2 = time.perf_counter()
         clock.set(brussels_instant(day, EVENT_TIME))
         for person, event in plan.events_by_day.get(day, ()):
@@ -370,10 +394,9 @@ def _walk_days(engine, door, plan: _Plan, first: date, until: date, result: Simu
                 located = geography.locate(event["nis_code"])
                 plan.agency[person.id] = located.agency if located else None
             done += 1
-        t3 = time.perf_counter()
-        timing["import"] += t1 - t0
-        timing["sweep"] += t2 - t1
-        timing["events"] += t3 - t2
+        timing["events"] += time.perf_counter() - t2
+        if on_phase:
+            on_phase("events", day)
         result.days += 1
         if done_counter is not None:
             done_counter.value = done
@@ -399,13 +422,16 @@ def _report(engine, pop: Population, until: date, result: SimulationResult) -> N
     result.seconds["report"] = round(t1 - t0, 3)
     result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
     result.comparison = calibration.compare(result.report, result.cohort)
+    from .reform import outcomes
+
+    result.outcomes = outcomes(engine)
 
 
 # ----------------------------------------------------------------------------- worker processes
 
 
 def _run_workers(pop: Population, until: date, url: str, via: str, workers: int, result: SimulationResult,
-                 on_progress: Optional[Progress]) -> None:
+                 on_progress: Optional[Progress], reform=None) -> None:
     """Split the persons over ``workers`` processes by ranges of dossier ids; merge their counts.
 
     Dossiers do not interact, so each worker walks the days on its own clock, imports and acts on
@@ -430,7 +456,7 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
     first = _first_day(pop)
     processes = [context.Process(target=_worker, name=f"simulation-worker-{index}",
                                  args=(share, first, until, url, via, index, ranges[index], counters[index],
-                                       days[index], results))
+                                       days[index], results, reform))
                  for index, share in enumerate(shares)]
     for process in processes:
         process.start()
@@ -462,25 +488,30 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
 
 
 def _worker(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
-            results) -> None:
-    """One worker process: its share of the persons, every day, on its own clock."""
+            results, reform=None) -> None:
+    """One worker process: its share of the persons, every day, on its own clock (and law)."""
     try:
-        from engine.service import bootstrap
-
-        clock = ManualClock(brussels_instant(first, IMPORT_TIME))
-        engine = bootstrap(_settings(url), clock)
-        door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
-        part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
-        try:
-            with _gc_tuned():
-                _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
-                           done_counter=counter, day_value=day)
-        finally:
-            door.close()
-            engine.db.dispose()
-        results.put(("ok", part.to_dict()))
+        with _law(reform):
+            _work(persons, first, until, url, via, index, id_range, counter, day, results)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which terminates the others
         results.put(("failed", f"worker {index}: {type(err).__name__}: {err}"))
+
+
+def _work(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
+          results) -> None:
+    from engine.service import bootstrap
+
+    clock = ManualClock(brussels_instant(first, IMPORT_TIME))
+    engine = bootstrap(_settings(url), clock, law=parameters.current())  # the law, or a reform's
+    door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
+    part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
+    try:
+        _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,
+                   done_counter=counter, day_value=day)
+    finally:
+        door.close()
+        engine.db.dispose()
+    results.put(("ok", part.to_dict()))
 
 
 def _merge(result: SimulationResult, part: dict) -> None:

@@ -44,6 +44,34 @@ def test_calibrated_indicators_within_five_points(calibrated_run):
             "mo_pass_rate", "attest_median", "first_hand_over_share"} <= keys
 
 
+def test_engine_derived_indicators_within_tolerance(calibrated_run):
+    """The indicators only the engine can produce (attest timing, first hand-overs, fine share) — the
+    ones that say something about the engine — are each within tolerance of the published figure."""
+    engine = {row["key"]: row for row in calibrated_run.comparison if row["calibrated"] and row["origin"] == "engine"}
+    assert {"attest_median", "attest_within_1_year_of_3", "attest_within_2_years_of_3", "attest_median:entitled",
+            "attest_median:cvo_standard", "attest_median:cvo_short_utc", "attest_median:cvo_extended",
+            "first_hand_over_share", "fine_share"} == set(engine)
+    for key, row in engine.items():
+        assert row["simulated"] is not None and row["within_tolerance"], (key, row["published"], row["simulated"])
+    # and they come from the engine's own journal entries, which a run without the engine lacks
+    assert calibrated_run.cohort["attests_of_year_contracts"] > 50
+    assert calibrated_run.cohort["first_hand_overs"] > 5
+
+
+def test_origin_labels_are_what_the_generator_alone_gives(calibrated_run):
+    """The experiment of simulation/origins.py: a journal written straight from generate() (no BPMN,
+    sweep or command) gives every 'input' indicator bit for bit, and none of the 'engine' ones."""
+    from simulation.origins import classify, generator_only
+
+    alone = generator_only(2023, 0.02, 1)
+    measured = classify(calibrated_run.comparison, alone["comparison"])
+    declared = {row["key"]: row["origin"] for row in calibrated_run.comparison}
+    assert measured == declared
+    inputs = [row for row in alone["comparison"] if row["calibrated"] and declared[row["key"]] == "input"]
+    assert inputs and all(row["within_tolerance"] for row in inputs)  # 27 of the 36 calibrated ones today
+    assert "origin" in format_result(calibrated_run, with_report=False)
+
+
 def test_same_seed_same_report():
     first = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine")
     second = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine")
