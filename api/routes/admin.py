@@ -17,7 +17,7 @@ from api.auth import ADMIN, require
 from engine import incidents
 from engine.service import Actor
 
-from .common import MAX_LIMIT, MAX_OFFSET, errors, get_engine
+from .common import ID_PATTERN, MAX_LIMIT, MAX_OFFSET, errors, get_engine
 
 router = APIRouter(tags=["admin"])
 INT32 = 2**31 - 1
@@ -36,7 +36,7 @@ class Resolution(BaseModel):
             summary="Incidents: dossiers whose step raised in the sweep or in a command, newest first",
             responses=errors(401, 403, 422))
 def list_incidents(request: Request, status: Literal["open", "resolved", "all"] = "open",
-                   dossier: Optional[str] = Query(None, max_length=200),
+                   dossier: Optional[str] = Query(None, max_length=200, pattern=ID_PATTERN),
                    offset: int = Query(0, ge=0, le=MAX_OFFSET), limit: int = Query(50, ge=1, le=MAX_LIMIT),
                    actor: Actor = Depends(require(ADMIN))) -> dict:
     return incidents.listing(get_engine(request), status=None if status == "all" else status,
