@@ -24,6 +24,7 @@ TRIGGER_DEADLINE = {
     "vdab_deadline": "vdab",
     "b1_check": "b1",
 }
+DEADLINE_TRIGGER = {name: trigger for trigger, name in TRIGGER_DEADLINE.items()}
 #: infractions a caseworker records (no deadline) that a fact of an earlier day shows were wrong:
 #: the contract signed before the refusal was recorded, PNT hours reaching the total before it
 #: was recorded as not fulfilled (scenarios README "Late-recorded facts").
@@ -82,6 +83,65 @@ def extend_for_suspensions(ctx, on: date) -> None:
             ctx.emit(f.DeadlineExtended("regularisation", infraction.id, infraction.regularisation_last_day, last, on))
 
 
+#: deadlines a suspension recorded after they fired can open again: the step that waits for the
+#: action and its boundary timer (processes/README.md)
+REOPENABLE = {"registration": ("register", "registration_deadline", "registration_months"),
+              "vdab": ("vdab", "vdab_deadline", "vdab_months")}
+
+
+def reopen_for_suspensions(ctx, start: date, end: date) -> None:
+    """A suspension recorded after a deadline fired, with days on which that deadline was running
+    (scenarios README "Deadlines": every deadline still running on ``from`` moves; "Late-recorded facts":
+    a fact counts from the day it happened; TRAJECTORY.md §5): with the suspension the deadline ends
+    later, so the infraction it established, while undecided, should not have been established then:
+
+    * the action it waits for happened on or before the new last timely day → withdrawn, deadline met;
+    * the action has not happened and the new last timely day is today or later → withdrawn, and the
+      deadline runs again to its new last timely day (the step starts over so its timer waits);
+    * otherwise (the deadline ends later but had run out before today all the same, or the action came
+      after it) the infraction stands (ASSUMPTION: an established infraction is not re-dated).
+
+    Decided and closed infractions always stand. Not handled (their BPMN cannot go back): a B1 check
+    already made, and a regularisation period that ended in a hand-over."""
+    state = ctx.state
+    if not state.obligated:
+        return
+    for name, (step, timer, months) in REOPENABLE.items():
+        deadline = state.deadlines.get(name)
+        if deadline is None or deadline.status != "fired":
+            continue
+        last = _suspended(deadline.base_last_timely or deadline.last_timely, deadline.start, state.suspensions)
+        established = [i for i in state.undecided_infractions() if i.deadline == name
+                       and i.deadline_last_timely == deadline.last_timely]
+        if last <= deadline.last_timely or not established:
+            continue
+        done = _action_day(state, name)
+        reason = (f"suspension {start.isoformat()}..{end.isoformat()} recorded on {ctx.today.isoformat()}: the "
+                  f"{name} deadline ends {last.isoformat()}, not {deadline.last_timely.isoformat()}")
+        if done is not None and done[0] <= last:
+            for infraction in established:
+                withdraw(ctx, infraction, reason)
+            ctx.emit(f.DeadlineExtended(name, None, deadline.last_timely, last, start))
+            ctx.emit(f.DeadlineMet(name, done[0], done[1]))
+        elif done is None and last >= ctx.today:
+            for infraction in established:
+                withdraw(ctx, infraction, reason)
+            ctx.emit(f.DeadlineArmed(name, deadline.start, deadline.base_last_timely or deadline.last_timely, last,
+                                     deadline.armed_on or deadline.start,
+                                     {months: parameters.cite(months, deadline.start)}))
+            ctx.restart_step(step, timer)
+
+
+def _action_day(state, name: str) -> Optional[tuple[date, str]]:
+    """The day the action a deadline waits for happened (and what it was), or None."""
+    if name == "registration":
+        return (state.registered_on, "registered") if state.registered_on is not None else None
+    facts = [(day, by) for day, by in ((state.vdab_registered_on, "vdab_registered"),
+                                       (state.vdab_exempt_on, f"vdab_exempt:{state.vdab_exempt_reason}"))
+             if day is not None]
+    return min(facts, default=None)
+
+
 # ---------------------------------------------------------------- infractions
 
 
@@ -137,18 +197,40 @@ def fact_happened(ctx, on: date, *, deadlines: Iterable[str] = (), infraction_ty
     * otherwise it stands; decided infractions (fined, not fined, annulled) always stand.
 
     Then each running deadline of ``deadlines`` whose last timely day is on or after ``on`` is met.
+
+    A running deadline of ``deadlines`` that has already run out by ``on`` was armed today by a fact
+    recorded late and cannot fire before tomorrow (``Deadline.established_on``; every older overdue
+    timer has fired before the event). The task this fact completes carries its timer, so it fires
+    now, dated as the next sweep would date it (README: "established on recorded_on + 1"), before the
+    infractions are judged — the fact then regularises it (:meth:`Infraction.in_regularisation_period`).
     """
     state = ctx.state
     types = tuple(infraction_types)
+    deadlines = tuple(deadlines)
+    for name in deadlines:
+        deadline = state.deadlines.get(name)
+        if deadline is not None and deadline.status == "running" and on > deadline.last_timely and state.obligated:
+            fire_deadline(ctx, name)
     for infraction in state.undecided_infractions(types, component):
         if _prevented(infraction, on):
             withdraw(ctx, infraction, f"{by} on {on.isoformat()}, before the infraction's deadline ran out")
         elif infraction.in_regularisation_period(on) and still_true:
-            ctx.close_infraction(infraction, "regularised", f"{by} on {on.isoformat()}", ctx.today)
+            ctx.close_infraction(infraction, "regularised", f"{by} on {on.isoformat()}",
+                                 max(ctx.today, infraction.established_on))
     for name in deadlines:
         deadline = state.deadlines.get(name)
         if deadline is not None and deadline.status == "running" and on <= deadline.last_timely:
             ctx.emit(f.DeadlineMet(name, on, by))
+
+
+def fire_deadline(ctx, name: str, process=None) -> Optional[Infraction]:
+    """A deadline ran out: record it and ask the infraction rules, on the day its infraction is
+    established (TRAJECTORY.md §5; the BPMN's deadline timers call this through the operation
+    ``establish_infraction``)."""
+    deadline = ctx.state.deadlines[name]
+    established_on = deadline.established_on()
+    ctx.emit(f.DeadlineFired(name, deadline.last_timely, established_on), process=process)
+    return establish(ctx, DEADLINE_TRIGGER[name], established_on, deadline=name)
 
 
 def _prevented(infraction: Infraction, on: date) -> bool:
@@ -207,6 +289,8 @@ def redecide_target_group(ctx, on: date, *, actor: str) -> None:
         if state.registered_on is None:
             arm(ctx, "registration", on, months=parameters.value("registration_months", on),
                 law={"registration_months": parameters.cite("registration_months", on)})
+            # An earlier registration deadline that fired used up its timer: the step starts over.
+            ctx.restart_step("register", "registration_deadline")
     if decision.target_group == "entitled" and not state.has_trajectory:
         ctx.start_instance("trajectory")  # excluded → entitled: the trajectory is open to them now
 
@@ -215,9 +299,10 @@ def redecide_target_group(ctx, on: date, *, actor: str) -> None:
 
 
 def charge(ctx, item: str, on: date) -> None:
-    """A fee with the tariff of the day it is charged for (TRAJECTORY.md §7)."""
+    """A fee with the tariff of the day it is charged for, and nothing if the newcomer lived in Brussels
+    that day (TRAJECTORY.md §7; scenarios README "Late-recorded facts": fees are judged by ``on``)."""
     state = ctx.state
-    amount = fees.fee(item, on, living_in_brussels=state.living_in_brussels, fee_exempt=state.fee_exempt)
+    amount = fees.fee(item, on, living_in_brussels=state.living_in_brussels_on(on), fee_exempt=state.fee_exempt)
     ctx.emit(f.FeeCharged(on, item, amount, fees.fee_law(item, on)))
 
 
@@ -234,10 +319,31 @@ def fulfil(ctx, component: str, on: date, by: str, *, actor: str) -> None:
 def vdab_fulfilled_before_contract(state, on: date) -> Optional[str]:
     if state.vdab_registered_on is not None and state.vdab_registered_on <= on:
         return "vdab_registered"
-    if state.vdab_exempt_reason is not None:
+    if state.vdab_exempt_reason is not None and (state.vdab_exempt_on is None or state.vdab_exempt_on <= on):
         return f"vdab_exempt:{state.vdab_exempt_reason}"
     if component_rules.at_or_above_pension_age(state.birth_date, on):
         return "pension_age"
+    return None
+
+
+def vdab_fulfilled_after(state, on: date) -> Optional[tuple[date, str]]:
+    """The first VDAB fact recorded before a contract of ``on`` but dated after it (a contract recorded
+    late): (its day, what it was), or None."""
+    facts = []
+    if state.vdab_registered_on is not None and state.vdab_registered_on > on:
+        facts.append((state.vdab_registered_on, "vdab_registered"))
+    if state.vdab_exempt_on is not None and state.vdab_exempt_on > on:
+        facts.append((state.vdab_exempt_on, f"vdab_exempt:{state.vdab_exempt_reason}"))
+    return min(facts, default=None)
+
+
+def pnt_fulfilled_on(state) -> Optional[date]:
+    """The day the PNT hours reported reached the required total (by the rule of that day), or None."""
+    total = 0.0
+    for day, hours in sorted(state.pnt_reports, key=lambda report: (report[0] is not None, report[0] or date.min)):
+        total += hours
+        if day is not None and component_rules.pnt_fulfilled(total, day):
+            return day
     return None
 
 

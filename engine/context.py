@@ -274,6 +274,27 @@ class DossierContext:
             raise ProcessStateError(f"enforcement instance of {infraction.id} ({loaded.process.label}) did not "
                                     f"catch the signal {signal!r} while {before}")
 
+    def restart_step(self, step: str, timer: str) -> bool:
+        """Start the trajectory's ready user task ``step`` over, with the boundary events attached to it,
+        when its boundary ``timer`` no longer waits (a non-interrupting timer that fired is used up).
+
+        For an obligation that starts again (scenarios README "Status changes"): a newcomer whose
+        registration deadline fired, who then was no longer obligated and becomes obligated again, gets
+        a new registration deadline, and the ``registration_deadline`` timer must wait for it. Spiff's
+        reset of the task's branch re-creates the boundary events (Spiff 3.2 ``reset_from_task_id``
+        resets every branch of the ``BoundaryEventSplit``); what the old branches did stays in the
+        journal. Whether it restarted."""
+        loaded = self.trajectory()
+        task = spiff.ready_user_task(loaded.workflow, step) if loaded is not None else None
+        if task is None or spiff.timer_waits(loaded.workflow, timer):
+            return False
+        loaded.workflow.reset_from_task_id(task.id)
+        spiff.run(loaded.workflow)
+        if spiff.ready_user_task(loaded.workflow, step) is None or not spiff.timer_waits(loaded.workflow, timer):
+            raise ProcessStateError(f"dossier {self.row.id}: restarting {step!r} did not make {timer!r} wait "
+                                    f"({loaded.process.label})")
+        return True
+
     def signal_trajectory(self, name: str) -> bool:
         """Throw a signal into the trajectory; whether an event caught it (e.g. ``registered`` ends the
         re-registration loop only when that loop waits)."""

@@ -183,7 +183,14 @@ class NewcomerChanged(Fact):
     value: str
 
     def apply(self, state) -> None:
+        if self.field == "nis_code":
+            if not state.nis_codes:
+                state.nis_codes.append([None, state.newcomer.get("nis_code")])
+            state.nis_codes.append([self.on.isoformat(), self.value])
         state.newcomer = {**state.newcomer, self.field: self.value}
+        last = state.changed_on.get(self.field)
+        if last is None or last < self.on.isoformat():
+            state.changed_on[self.field] = self.on.isoformat()
 
 
 @fact("obligation_started")

@@ -78,7 +78,8 @@ def mo_exemption_test(ctx, payload: dict, actor: str, on: date) -> None:
     ctx.emit(f.TestJudged(on, "mo", "exemption_test", {k: payload[k] for k in ("core_percent", "total_percent")},
                           judged.passed, judged.rule, judged.law), actor=actor)
     if judged.passed and state.contract_signed_on is not None and state.components["mo"].listed:
-        actions.fulfil(ctx, "mo", on, "mo_exemption_test", actor=actor)
+        # a test of a day before the contract (it counts before the contract too) fulfils MO on the contract day
+        actions.fulfil(ctx, "mo", max(on, state.contract_signed_on), "mo_exemption_test", actor=actor)
 
 
 @handles("refused_intake_or_contract")
@@ -129,10 +130,18 @@ def contract_signed(ctx, payload: dict, actor: str, on: date) -> None:
             actions.fulfil(ctx, name, on, "not_in_regime" if name in listed else "not_in_contract", actor=actor)
         elif already[name]:
             actions.fulfil(ctx, name, on, already[name], actor=actor)
-    # Facts recorded before the contract whose day is after it (a late contract): they fulfil now.
+    # Facts recorded before the contract whose day is after it (a contract recorded late): they count from
+    # their own day (scenarios README "Late-recorded facts"): they fulfil now, and a VDAB registration
+    # meets the deadline the contract started (or, after it, regularises what it establishes).
     for name, day, by in (("mo", state.mo_passed_on, "mo_test"), ("nt2", state.nt2_passed_on, "nt2_test")):
         if name in required and day is not None and day > on:
             actions.fulfil(ctx, name, day, by, actor=actor)
+    vdab_after = actions.vdab_fulfilled_after(state, on) if already["vdab"] is None else None
+    if "vdab" in required and vdab_after is not None:
+        _vdab_done(ctx, vdab_after[0], vdab_after[1], actor)
+    pnt_day = actions.pnt_fulfilled_on(state)
+    if "pnt" in required and already["pnt"] is None and pnt_day is not None:
+        actions.fulfil(ctx, "pnt", max(pnt_day, on), "pnt_hours", actor=actor)
 
 
 def _vdab_done(ctx, on: date, by: str, actor: str) -> None:
@@ -237,11 +246,24 @@ def suspended(ctx, payload: dict, actor: str, on: date) -> None:
     ctx.emit(f.SuspensionRecorded(on, start, end, days), actor=actor)
     if days:
         actions.extend_for_suspensions(ctx, start)
+        actions.reopen_for_suspensions(ctx, start, end)
+
+
+def _in_order(ctx, field: str, on: date) -> None:
+    """A change of a register fact dated before the last recorded change of it is refused: recorded
+    after it, it would overwrite the newcomer's present situation with an older one (ASSUMPTION: the
+    scenarios README accepts late facts but is silent on status changes entered out of order)."""
+    last = ctx.state.changed_on.get(field)
+    if last is not None and on.isoformat() < last:
+        raise Refused(f"a change of {field} on {last} is already recorded; a change dated {on} cannot be "
+                      "recorded after it", code="change_out_of_order",
+                      params={"field": field, "on": on.isoformat(), "last_change_on": last})
 
 
 @handles("moved")
 def moved(ctx, payload: dict, actor: str, on: date) -> None:
     """§1: a move may transfer the dossier to another agency; §2: the target group is decided again."""
+    _in_order(ctx, "nis_code", on)
     try:
         geography.locate(payload["nis_code"])
     except ValueError as err:
@@ -254,6 +276,7 @@ def moved(ctx, payload: dict, actor: str, on: date) -> None:
 @handles("residence_changed")
 def residence_changed(ctx, payload: dict, actor: str, on: date) -> None:
     """§2: a new residence status; the target group is decided again."""
+    _in_order(ctx, "residence", on)
     ctx.emit(f.NewcomerChanged(on, "residence", payload["residence"]), actor=actor)
     actions.redecide_target_group(ctx, on, actor=actor)
 

@@ -29,11 +29,7 @@ def decide_target_group(ctx, loaded) -> dict:
 @operation("establish_infraction")
 def establish_infraction(ctx, loaded, trigger: str) -> dict:
     """A deadline timer fired: the infraction ruleset decides (§4.2, §4.5, §4.7)."""
-    name = TRIGGER_DEADLINE[trigger]
-    deadline = ctx.state.deadlines[name]
-    established_on = deadline.established_on()
-    ctx.emit(f.DeadlineFired(name, deadline.last_timely, established_on), process=loaded.process)
-    infraction = actions.establish(ctx, trigger, established_on, deadline=name)
+    infraction = actions.fire_deadline(ctx, TRIGGER_DEADLINE[trigger], loaded.process)
     return {"infraction": infraction.id if infraction else None}
 
 

@@ -273,6 +273,11 @@ def task_completed(workflow: BpmnWorkflow, spec_name: str) -> bool:
     return any(t.task_spec.name == spec_name for t in _tasks_in(workflow, TaskState.COMPLETED))
 
 
+def timer_waits(workflow: BpmnWorkflow, spec_name: str) -> bool:
+    """Whether the catch event (a boundary timer, say) named ``spec_name`` is waiting."""
+    return any(t.task_spec.name == spec_name for t in _tasks_in(workflow, TaskState.WAITING))
+
+
 def complete_user_task(workflow: BpmnWorkflow, spec_name: str, data: dict) -> bool:
     """Complete a ready user task with ``data``; False when no such task is ready."""
     task = ready_user_task(workflow, spec_name)
