@@ -31,10 +31,10 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, time as dtime, timedelta
+from datetime import date, datetime, time as dtime, timedelta
 from typing import Callable, Optional
 
-from engine.clock import ManualClock, brussels_instant
+from engine.clock import MANUAL, ManualClock, StoreClock, brussels_instant
 from engine.settings import Settings
 from rules import geography, parameters
 
@@ -264,12 +264,23 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
             else:
                 _run_workers(pop, until, url, via, workers, result, on_progress, reform)
             _report(engine, pop, until, result)
+            _leave_clock(engine.db, brussels_instant(until + timedelta(days=1)))
         finally:
             engine.db.dispose()
     result.workers = workers
     result.seconds["total"] = round(time.perf_counter() - started, 3)
     result.seconds["cpu_total"] = round(_cpu_seconds() - cpu, 3)
     return result
+
+
+def _leave_clock(db, end: datetime) -> None:
+    """Leave the store's business clock where the simulated days ended, so ``serve``, ``sweep`` or the
+    auditors' tools opened on the store later see the simulated dossiers on their own time (a store
+    without a clock would get the wall clock and fire years of deadlines at once). A manual clock
+    already past ``end`` stays where it is; a store that follows the wall clock is left alone."""
+    clock = StoreClock.of_store(db, new_mode=MANUAL, start=end)
+    if clock.mode == MANUAL and clock.now() < end:
+        clock.advance_to(end)
 
 
 def _law(reform):

@@ -7,7 +7,7 @@ within their stated tolerance). Determinism and PostgreSQL are checked on smalle
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -107,3 +107,26 @@ def test_a_failing_worker_stops_the_run_naming_its_error():
     population.persons[-1].events.insert(0, {"on": "2023-01-05"})  # a planned event without a type: a bug
     with pytest.raises(RuntimeError, match=r"simulation worker failed: worker 1: KeyError: 'type'"):
         simulate(2023, 0.002, 3, until=date(2024, 3, 31), via="engine", workers=2, population=population)
+
+
+def test_a_simulated_store_keeps_its_clock_where_the_days_ended(tmp_path):
+    """Opened later (``serve``, ``sweep``, the auditors' tools), a simulated store is on its own time: a
+    manual business clock at the day after ``until``, so a sweep run on it fires nothing the simulation
+    did not already fire (a store without a clock would take the wall clock and fire years at once)."""
+    from engine.clock import MANUAL, StoreClock, brussels_instant
+    from engine.service import bootstrap
+    from engine.settings import Settings
+
+    url = f"sqlite:///{tmp_path}/sim.db"
+    until = date(2024, 3, 31)
+    simulate(2023, 0.001, 5, until=until, database_url=url, via="engine")
+    engine = bootstrap(Settings(database_url=url, jwt_secret="simulated-store-secret-01", demo_data=False))
+    try:
+        assert isinstance(engine.clock, StoreClock) and engine.clock.mode == MANUAL
+        assert engine.clock.now() == brussels_instant(until + timedelta(days=1))
+        from timers.sweep import sweep
+
+        report = sweep(engine)
+        assert (report.timers, report.errors) == (0, [])
+    finally:
+        engine.db.dispose()
