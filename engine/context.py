@@ -288,7 +288,7 @@ class DossierContext:
         task = spiff.ready_user_task(loaded.workflow, step) if loaded is not None else None
         if task is None or spiff.timer_waits(loaded.workflow, timer):
             return False
-        loaded.workflow.reset_from_task_id(task.id)
+        spiff.reset_to(loaded.workflow, task)
         spiff.run(loaded.workflow)
         if spiff.ready_user_task(loaded.workflow, step) is None or not spiff.timer_waits(loaded.workflow, timer):
             raise ProcessStateError(f"dossier {self.row.id}: restarting {step!r} did not make {timer!r} wait "

@@ -22,7 +22,9 @@ Dossier
 Trajectory (one instance)
   * ``register`` ready ⟺ not registered; ``register`` completed ⟺ registered;
   * ``intake`` ready ⟺ registered, no intake and no contract; an intake recorded ⟹ ``intake`` completed;
-  * ``contract`` ready ⟺ registered and no contract; ``contract`` completed ⟺ a contract;
+    ``intake`` completed without an intake ⟹ a contract (signed while the intake waited, which completes
+    it as skipped: :mod:`engine.gate`; the trajectory is linear, processes/README.md);
+  * ``contract`` ready ⟺ registered, an intake and no contract; ``contract`` completed ⟺ a contract;
   * a component task (mo, nt2, vdab, pnt) ready ⟺ a contract and the component not fulfilled;
     completed ⟺ fulfilled; a component not listed in the contract (or outside its regime) is
     fulfilled on the contract day; a listed one is fulfilled on or after it;
@@ -228,9 +230,10 @@ def _trajectory(state: DossierState, t: StoredInstance, out: list[str]) -> None:
           "registered_on/intake_on/contract_signed_on")
     if state.intake_on is not None and not t.completed_task("intake"):
         out.append("trajectory: an intake is recorded but the intake task did not complete")
-    if t.completed_task("intake") and state.intake_on is None:
-        out.append("trajectory: the intake task completed but no intake is recorded")
-    agree("contract ready", t.ready("contract"), registered and not contract, "registered_on/contract_signed_on")
+    if t.completed_task("intake") and state.intake_on is None and not contract:
+        out.append("trajectory: the intake task completed but no intake or contract is recorded")
+    agree("contract ready", t.ready("contract"), registered and state.intake_on is not None and not contract,
+          "registered_on/intake_on/contract_signed_on")
     agree("contract completed", t.completed_task("contract"), contract, "contract_signed_on")
     if contract and state.registered_on is not None and state.contract_signed_on < state.registered_on:
         out.append(f"contract {state.contract_signed_on} before the registration {state.registered_on}")

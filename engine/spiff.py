@@ -248,6 +248,21 @@ def run(workflow: BpmnWorkflow) -> None:
     workflow.do_engine_steps()
 
 
+def reset_to(workflow: BpmnWorkflow, task) -> None:
+    """Start ``task``'s branch over (Spiff's ``reset_from_task_id``) and forget the dropped tasks.
+
+    Spiff 3.2 drops the branch's descendants from the task tree but not from the workflow's event
+    manager, which keeps every catching event task it was told of: a timer in a dropped branch (the
+    re-registration loop's ``reregistration_again`` after the obligation ended and started again)
+    stays there without a parent, and the next ``refresh_timers`` fails on it (AttributeError). A
+    workflow loaded from storage rebuilds the manager from the tree, so only the live instance (the
+    dossier cache) carried the stale entry; this keeps the two the same."""
+    workflow.reset_from_task_id(task.id)
+    manager = workflow.event_manager
+    for task_id in [t for t in manager.tasks if t not in workflow.tasks]:
+        del manager.tasks[task_id]
+
+
 def _tasks_in(workflow: BpmnWorkflow, states: int) -> list:
     """The instance's tasks in any of ``states``: one pass over its task dict, several times cheaper
     than Spiff's tree iterator; the iterator (which also walks subprocesses) when there are any."""

@@ -434,6 +434,12 @@ REGRESSIONS = {
     "suspension entered after the VDAB deadline fired": (_newcomer("2024-01-08"), [
         ("registered", {}), ("days", 30), ("contract_signed", {"components": ["vdab"]}), ("days", 70),
         ("suspended", {"from": "2024-04-01", "to": "2024-04-20"}), ("days", 30), ("days", 40)]),
+    # obligated again after the re-registration loop had started (a notice, then no registration): the
+    # reset of the register step left the loop's timer in the live instance's event manager, and the next
+    # timer refresh failed on it (AttributeError, an incident) while the dossier stayed in the cache
+    "obligated again while the re-registration loop waits": (_newcomer("2023-01-02", nis_code="44021"), [
+        ("days", 266), ("moved", {"nis_code": "21004"}), ("days", 133), ("moved", {"nis_code": "44021"}),
+        ("days", 40)]),
     "suspension entered after the registration deadline fired and a late registration": (_newcomer("2024-01-31"), [
         ("days", 92), ("days", 40), ("registered", {"on": "2024-05-05"}),
         ("suspended", {"from": "2024-03-01", "to": "2024-03-10"}), ("days", 60)]),
