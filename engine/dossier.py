@@ -279,8 +279,10 @@ class DossierState:
         stored = data.get("components") or {}
         data["components"] = {k: Component(v.get("listed", False), _d(v.get("fulfilled_on")), v.get("fulfilled_by"))
                               for k, v in {**{c: {} for c in COMPONENTS}, **stored}.items()}
+        # to_json leaves ``base_last_timely`` out when it equals ``last_timely``: restore it as that day
+        # (not None, or a suspension recorded later would move the deadline with no base to return to)
         data["deadlines"] = {k: Deadline(v["name"], _d(v["start"]), _d(v["last_timely"]), v["status"],
-                                         _d(v.get("base_last_timely")), _d(v.get("armed_on")))
+                                         _d(v.get("base_last_timely") or v["last_timely"]), _d(v.get("armed_on")))
                              for k, v in data.get("deadlines", {}).items()}
         data["infractions"] = [Infraction(**{k: (_d(v) if k.endswith("_on") or k.endswith("_day")
                                                  or k == "deadline_last_timely" else v)
