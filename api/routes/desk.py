@@ -2,8 +2,8 @@
 
 * ``GET /dossiers?q=`` — dossiers whose id starts with ``q`` (case-insensitive); a caseworker sees their
   own agency's only. Lists ids, not personal data: not a read of a dossier.
-* ``POST /dossiers/{id}/claim`` — ``{}`` claims it for the caller (a caseworker); ``{"user": U}`` assigns
-  it to caseworker U (admin). ``DELETE /dossiers/{id}/claim`` releases it. Conflicts are 409 with a code.
+* ``POST /dossiers/{id}/claim`` — ``{}`` claims it for the caller; ``{"user": U}`` assigns it to
+  caseworker U (admin only). ``DELETE /dossiers/{id}/claim`` releases it. Conflicts are 409 with a code.
 * ``POST /newcomers/import`` — a register extract as JSON lines; every line validated first, nothing
   imported when any line is bad (422 listing each line's number, JSON path and problem).
 * ``GET /dossiers/{id}/journal?format=json|csv`` — the dossier's whole journal for auditors; recorded in
@@ -50,7 +50,7 @@ def search_dossiers(request: Request,
 
 
 @router.post("/dossiers/{dossier_id}/claim", operation_id="claim_dossier",
-             summary="Claim a dossier (caseworker, body `{}`) or assign it to a caseworker (admin, `{\"user\": U}`)",
+             summary="Claim a dossier (body `{}`) or assign it to a caseworker (admin, `{\"user\": U}`)",
              description="Claiming again one's own dossier changes nothing; a dossier held by someone else is "
                          "409 `dossier_claimed` naming the holder (release it first).",
              responses=errors(401, 403, 404, 409, 413, 415, 422),
@@ -61,9 +61,6 @@ async def claim_dossier(request: Request, dossier_id: str = dossier_id_param(),
     user = _claim_body(body)
     if actor.role == CASEWORKER and user is not None and user != actor.user:
         raise HTTPException(403, "only an admin assigns a dossier to someone else; claim it for yourself with {}")
-    if actor.role == ADMIN and user is None:
-        raise InvalidInput("$.user", "an admin assigns a dossier: name the caseworker in `user`",
-                           code="claim_user_required")
     return desk.claim(get_engine(request), dossier_id, actor, user=user)
 
 

@@ -24,7 +24,8 @@ QueueSort = Literal["handed_over_on", "-handed_over_on", "established_on", "-est
                         "(a leading `-` reverses; default oldest hand-over first).",
             responses=errors(401, 403, 422))
 def get_queue(request: Request, agency: Agency = None, type: InfractionType = None,
-              handed_over_from: str = date_query("Handed over on or after this date"),
+              handed_over_from: str = date_query("Handed over on or after this date (not after `handed_over_to`: "
+                                                 "422)"),
               handed_over_to: str = date_query("Handed over on or before this date"),
               sort: QueueSort = Query("handed_over_on"),
               offset: int = Query(0, ge=0, le=MAX_OFFSET),

@@ -27,7 +27,7 @@ def get_worklist(request: Request, agency: Agency = None,
                  step: Step = None,
                  target_group: TargetGroup = None, overdue: bool = False,
                  mine: bool = Query(False, description="Only the dossiers I have claimed"),
-                 due_from: str = date_query("Next deadline on or after this date"),
+                 due_from: str = date_query("Next deadline on or after this date (not after `due_to`: 422)"),
                  due_to: str = date_query("Next deadline on or before this date"),
                  sort: WorklistSort = Query("deadline", description="`deadline` (soonest first) or `dossier_id`; "
                                                                      "a leading `-` reverses"),

@@ -164,6 +164,7 @@ def validate(schema: dict, fields: list[Field], sub: Submission, tr: Translator)
     """Every schema error of the payload, next to its field (the first one per field)."""
     by_name = {f.name: f for f in fields}
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    left_empty: list[str] = []  # said only when the field's own value is otherwise fine
     for error in sorted(validator.iter_errors(sub.payload), key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
         if error.validator == "required" and not path:
@@ -174,7 +175,7 @@ def validate(schema: dict, fields: list[Field], sub: Submission, tr: Translator)
         absent = error.validator_value.get("required") if error.validator == "not" and not path \
             and isinstance(error.validator_value, dict) else None
         if absent and absent[0] in by_name:  # ``not: {required: [X]}``: X must be left empty here
-            sub.errors.setdefault(absent[0], tr.t("desk.field_not_allowed"))
+            left_empty.append(absent[0])
             continue
         name = path[0] if path and isinstance(path[0], str) else None
         if name is None or name not in by_name:
@@ -182,6 +183,8 @@ def validate(schema: dict, fields: list[Field], sub: Submission, tr: Translator)
             continue
         if name not in sub.errors:
             sub.errors[name] = _message(error, by_name[name], tr)
+    for name in left_empty:
+        sub.errors.setdefault(name, tr.t("desk.field_not_allowed"))
 
 
 def _fmt(value) -> str:

@@ -123,3 +123,22 @@ def test_journal_download_is_for_auditors_and_logged(client, engine):
     with engine.reading() as connection:
         rows = access_log.listing(connection, dossier_id="j1", user="aud")["items"]
     assert [r["route"] for r in rows] == ["GET /ui/audit/dossiers/{dossier_id}/journal"]
+
+
+def test_a_field_the_choice_excludes_is_named_at_the_field():
+    """``fine_eur`` with another decision than ``fine`` (the schema's ``else: not: required``): at the field,
+    unless the field's own value is already wrong."""
+    from api.web import forms
+    from api.web.i18n import Translator
+    from api.web.routes import BY_ID, _decision_schema
+
+    tr, schema = Translator("nl"), _decision_schema(BY_ID)
+    fields = forms.fields_of(schema, {"infraction_id": ["n1/1"]})
+    sub = forms.parse(fields, {"infraction_id": ["n1/1"], "decision": ["no_fine"], "fine_eur": ["100"],
+                               "motivation": ["x"]}, tr)
+    forms.validate(schema, fields, sub, tr)
+    assert sub.errors == {"fine_eur": "Laat dit veld leeg bij deze keuze."} and not sub.form_errors
+    sub = forms.parse(fields, {"infraction_id": ["n1/1"], "decision": ["no_fine"], "fine_eur": ["-1"]}, tr)
+    forms.validate(schema, fields, sub, tr)
+    assert sub.errors["fine_eur"].startswith("Vul een waarde in") and sub.errors["motivation"] == "Dit veld is verplicht."
+    assert [f.kind for f in fields if f.name == "motivation"] == ["textarea"]
