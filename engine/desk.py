@@ -212,12 +212,12 @@ class ExtractInvalid(InvalidInput):
 MAX_EXTRACT_LINES = 10_000
 
 
-def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
-    """Every line of a register extract (JSON lines, ``engine/schemas/newcomer.json``) validated first:
-    JSON, schema, birth date, INSZ checksum, municipality, ids repeated in the file or already in the store,
-    and ``may_import(newcomer)`` (a message when this user may not import that line, else None).
-    Raises :class:`ExtractInvalid` listing every bad line; the values are never echoed (an INSZ may be in
-    them). Blank lines are skipped; an extract without any newcomer is invalid."""
+def check_lines(text: str, *, may_import=None) -> tuple[list[tuple[int, dict]], list[dict]]:
+    """Every line of a register extract (JSON lines, ``engine/schemas/newcomer.json``) checked without the
+    store: JSON, schema, birth date, INSZ checksum, municipality, an id repeated in the file, and
+    ``may_import(newcomer)`` (a message when this user may not import that line, else None). Returns the
+    good lines ``(number, newcomer)`` and the problems ``{line, path, message}``; values are never echoed
+    (an INSZ may be in them). Blank lines are skipped. ``inburgering import`` checks its file with this too."""
     import json
 
     from rules import geography
@@ -225,11 +225,7 @@ def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
     from .commands import validate_newcomer
 
     newcomers, problems, first_line = [], [], {}
-    lines = text.splitlines()
-    if len(lines) > MAX_EXTRACT_LINES:
-        raise ExtractInvalid([{"line": MAX_EXTRACT_LINES + 1, "path": "$",
-                               "message": f"more than {MAX_EXTRACT_LINES} lines; use `inburgering import`"}])
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -256,6 +252,17 @@ def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
             problems.append({"line": number, "path": "$.nis_code", "message": refusal})
             continue
         newcomers.append((number, newcomer))
+    return newcomers, problems
+
+
+def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
+    """The newcomers of an uploaded extract, all lines checked first (:func:`check_lines`) and then against
+    the store (an id it already holds). Raises :class:`ExtractInvalid` listing every bad line; an extract
+    without any newcomer, or longer than :data:`MAX_EXTRACT_LINES`, is invalid."""
+    if text.count("\n") >= MAX_EXTRACT_LINES:
+        raise ExtractInvalid([{"line": MAX_EXTRACT_LINES + 1, "path": "$",
+                               "message": f"more than {MAX_EXTRACT_LINES} lines; use `inburgering import`"}])
+    newcomers, problems = check_lines(text, may_import=may_import)
     if not newcomers and not problems:
         problems.append({"line": 1, "path": "$", "message": "the extract holds no newcomer"})
     if newcomers:

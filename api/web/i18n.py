@@ -786,6 +786,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "access log."),
     "desk.export_json": ("Journaal (JSON)", "Journal (JSON)"),
     "desk.export_csv": ("Journaal (CSV)", "Journal (CSV)"),
+    "desk.export_access_csv": ("Toegangslog (CSV)", "Access log (CSV)"),
 }
 
 # ``regularised`` is both an infraction outcome and a residence status; the residence enum

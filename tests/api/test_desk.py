@@ -312,3 +312,22 @@ def test_journal_export_errors(client, auth, newcomer):
     assert client.get("/dossiers/zz/journal", headers=auth("auditor")).status_code == 404
     bad = client.get("/dossiers/j1/journal", params={"format": "xml"}, headers=auth("auditor"))
     assert bad.status_code == 422 and "format" in bad.json()["path"]
+
+
+def test_an_extract_longer_than_an_upload_allows_is_refused_whole(engine, monkeypatch):
+    from engine import desk
+    monkeypatch.setattr(desk, "MAX_EXTRACT_LINES", 2)
+    text = "\n".join(json.dumps(newcomer_data(f"m{i}")) for i in range(3))
+    with pytest.raises(desk.ExtractInvalid) as caught:
+        desk.import_extract(engine, text, None)
+    assert caught.value.problems[0]["line"] == 3 and engine.dossier_ids() == []
+
+
+def test_the_cli_checks_its_file_with_the_same_rules(tmp_path):
+    from api.cli import read_newcomer_lines
+    from engine.errors import InvalidInput
+    extract = tmp_path / "x.jsonl"
+    extract.write_text(json.dumps(newcomer_data("c1")) + "\n" + json.dumps(newcomer_data("c1")) + "\n")
+    with pytest.raises(InvalidInput) as caught:
+        read_newcomer_lines(extract)
+    assert "line 2: $.id: the id is also on line 1" in caught.value.detail
