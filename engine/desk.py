@@ -255,10 +255,12 @@ def check_lines(text: str, *, may_import=None) -> tuple[list[tuple[int, dict]], 
     return newcomers, problems
 
 
-def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
+def parse_extract(engine, text: str, *, may_import=None, scope: Optional[tuple[str, str]] = None) -> list[dict]:
     """The newcomers of an uploaded extract, all lines checked first (:func:`check_lines`) and then against
     the store (an id it already holds). Raises :class:`ExtractInvalid` listing every bad line; an extract
-    without any newcomer, or longer than :data:`MAX_EXTRACT_LINES`, is invalid."""
+    without any newcomer, or longer than :data:`MAX_EXTRACT_LINES`, is invalid. ``scope``: (the caseworker's
+    agency, the refusal text) — an id another agency holds gets the same refusal as another agency's
+    newcomer, so an upload reveals nothing of other agencies' dossiers (api/routes/newcomers.py)."""
     if text.count("\n") >= MAX_EXTRACT_LINES:
         raise ExtractInvalid([{"line": MAX_EXTRACT_LINES + 1, "path": "$",
                                "message": f"more than {MAX_EXTRACT_LINES} lines; use `inburgering import`"}])
@@ -268,21 +270,26 @@ def parse_extract(engine, text: str, *, may_import=None) -> list[dict]:
     if newcomers:
         with engine.reading() as connection:
             ids = [n["id"] for _, n in newcomers]
-            known = set()
+            known: dict[str, Optional[str]] = {}
             for start in range(0, len(ids), 500):
-                known |= set(connection.execute(select(DOSSIER.c.id).where(DOSSIER.c.id.in_(ids[start:start + 500])))
-                             .scalars())
+                rows = connection.execute(select(DOSSIER.c.id, DOSSIER.c.agency)
+                                          .where(DOSSIER.c.id.in_(ids[start:start + 500])))
+                known.update({r.id: r.agency for r in rows})
         for number, newcomer in newcomers:
-            if newcomer["id"] in known:
+            if newcomer["id"] not in known:
+                continue
+            if scope is not None and known[newcomer["id"]] != scope[0]:
+                problems.append({"line": number, "path": "$.nis_code", "message": scope[1]})
+            else:
                 problems.append({"line": number, "path": "$.id", "message": "a dossier with this id already exists"})
     if problems:
         raise ExtractInvalid(sorted(problems, key=lambda p: p["line"]))
     return [n for _, n in newcomers]
 
 
-def import_extract(engine, text: str, actor, *, may_import=None) -> dict:
+def import_extract(engine, text: str, actor, *, may_import=None, scope: Optional[tuple[str, str]] = None) -> dict:
     """Validate the whole extract (:func:`parse_extract`), then import each newcomer; counts per target group."""
-    newcomers = parse_extract(engine, text, may_import=may_import)
+    newcomers = parse_extract(engine, text, may_import=may_import, scope=scope)
     counts: dict[str, int] = {}
     for newcomer in newcomers:
         result = engine.import_newcomer(newcomer, actor=actor)

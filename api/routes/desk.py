@@ -90,6 +90,12 @@ def release_dossier(request: Request, dossier_id: str = dossier_id_param(),
     return desk.release(get_engine(request), dossier_id, actor)
 
 
+def scope_for(actor: Actor):
+    """A caseworker's upload: an id another agency holds is refused as another agency's newcomer is."""
+    from .newcomers import NOT_YOURS
+    return (actor.agency, NOT_YOURS) if actor.role == CASEWORKER else None
+
+
 def may_import_for(actor: Actor):
     """Who may import which line: a caseworker only newcomers of their own agency (api/routes/newcomers.py)."""
     if actor.role != CASEWORKER:
@@ -128,7 +134,8 @@ async def import_extract(request: Request,
         raise InvalidInput("$", "the extract is not UTF-8 text", code="extract_not_text") from None
     if "\x00" in text:
         raise InvalidInput("$", "the extract contains a NUL character", code="extract_not_text")
-    return desk.import_extract(get_engine(request), text, actor, may_import=may_import_for(actor))
+    return desk.import_extract(get_engine(request), text, actor, may_import=may_import_for(actor),
+                               scope=scope_for(actor))
 
 
 @router.get("/dossiers/{dossier_id}/journal", operation_id="export_journal",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.auth import ADMIN, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, REGISTER_IMPORT
-from api.routes.desk import journal_download, may_import_for
+from api.routes.desk import journal_download, may_import_for, scope_for
 from engine import desk
 from engine.errors import Conflict, InvalidInput, NotFound
 
@@ -139,7 +139,8 @@ async def import_upload(request: Request) -> Response:
         return render(request, "import.html", status=422, actor=actor, problems=None, imported=None,
                       message=tr.t("desk.import_not_text"))
     try:
-        result = desk.import_extract(request.app.state.engine, text, actor, may_import=may_import_for(actor))
+        result = desk.import_extract(request.app.state.engine, text, actor, may_import=may_import_for(actor),
+                                     scope=scope_for(actor))
     except desk.ExtractInvalid as err:
         return render(request, "import.html", status=422, actor=actor, problems=err.problems, imported=None,
                       message=tr.t("desk.import_refused", n=len(err.problems)))

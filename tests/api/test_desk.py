@@ -259,11 +259,17 @@ def test_import_extract_with_bad_lines_imports_nothing_and_names_each_line(clien
     assert client.get("/dossiers", params={"q": "x"}, headers=auth("admin")).json()["total"] == 0
 
 
-def test_import_extract_caseworker_only_own_agency(client, auth):
-    body = extract(newcomer_data("x1"), newcomer_data("x2", nis_code="44021"))
+def test_import_extract_caseworker_only_own_agency(client, auth, newcomer):
+    newcomer("gent-held", nis_code="44021")
+    newcomer("atlas-held")
+    body = extract(newcomer_data("x1"), newcomer_data("x2", nis_code="44021"), newcomer_data("gent-held"),
+                   newcomer_data("atlas-held"))
     response = client.post("/newcomers/import", content=body, headers={**auth("caseworker", "atlas"), **JSONL})
     assert response.status_code == 422
-    assert [(p["line"], p["path"]) for p in response.json()["params"]["problems"]] == [(2, "$.nis_code")]
+    problems = response.json()["params"]["problems"]
+    assert [(p["line"], p["path"]) for p in problems] == [(2, "$.nis_code"), (3, "$.nis_code"), (4, "$.id")]
+    # an id another agency holds is refused as another agency's newcomer: nothing more is revealed
+    assert problems[0]["message"] == problems[1]["message"] != problems[2]["message"]
     assert client.get("/dossiers", params={"q": "x"}, headers=auth("admin")).json()["total"] == 0
 
 
