@@ -13,7 +13,7 @@ enforcement queue of infractions.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Optional
 
 from sqlalchemy import delete, func, insert, select
