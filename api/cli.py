@@ -65,34 +65,18 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def read_newcomer_lines(path: Path) -> list[dict]:
-    """Parse and validate every line of a register extract first; raise naming line and path."""
-    from engine.commands import validate_newcomer
-    from rules import geography
+    """Parse and validate every line of a register extract first; raise naming line and path
+    (the checks of the web upload and ``POST /newcomers/import``: :func:`engine.desk.check_lines`)."""
+    from engine.desk import check_lines
 
     if not path.exists():
         raise InvalidInput(str(path), "no such file")
-    newcomers, problems = [], []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            newcomer = json.loads(line)
-            validate_newcomer(newcomer)
-            geography.locate(newcomer["nis_code"])
-            newcomers.append(newcomer)
-        except json.JSONDecodeError as error:
-            problems.append(f"line {number}: not valid JSON ({error.msg})")
-        except InvalidInput as error:
-            problems.append(f"line {number}: {error.message}")
-        except ValueError as error:
-            problems.append(f"line {number}: $.nis_code: {error}")
-    ids = [n["id"] for n in newcomers]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        problems.append(f"duplicate newcomer ids in the file: {', '.join(duplicates)}")
+    newcomers, problems = check_lines(path.read_text())
     if problems:
-        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(problems))
-    return newcomers
+        lines = [f"line {p['line']}: " + (f"{p['path']}: " if p["path"] != "$" else "") + p["message"]
+                 for p in problems]
+        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(lines))
+    return [newcomer for _, newcomer in newcomers]
 
 
 @app.command("import")

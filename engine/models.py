@@ -144,3 +144,14 @@ class AccessLogHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = ""
+
+
+class DossierClaim(SQLModel, table=True):
+    """Who works a dossier (engine/desk.py): one caseworker per dossier, claimed or assigned (revision 0007)."""
+
+    __tablename__ = "dossier_claim"
+
+    dossier_id: str = Field(primary_key=True)
+    user: str = Field(index=True)
+    assigned_by: str
+    claimed_at: str  # business time (the store's clock), ISO 8601 with offset

@@ -238,8 +238,20 @@ class Engine:
         return self.dossier_state(dossier_id).outcome()
 
     def worklist(self, agency: str | None, *, offset: int = 0, limit: int = 50, step: str | None = None,
-                 target: str | None = None, overdue: bool = False) -> dict:
-        """Dossiers waiting on a caseworker step, soonest deadline first."""
+                 target: str | None = None, overdue: bool = False, claimed_by: str | None = None,
+                 due_from: date | None = None, due_to: date | None = None, sort: str = "deadline") -> dict:
+        """Dossiers waiting on a caseworker step, soonest deadline first (``sort``: ``deadline``,
+        ``-deadline``, ``dossier_id``, ``-dossier_id``). ``claimed_by``: only the dossiers that caseworker
+        holds ("mijn dossiers", engine/desk.py); ``due_from``/``due_to``: the next deadline fires on a day
+        in that range (the item's ``next_deadline``)."""
+        from .desk import CLAIM, WORKLIST_SORTS
+        from .clock import brussels_instant
+        from datetime import time as day_time, timedelta
+        if sort.lstrip("-") not in WORKLIST_SORTS:
+            raise InvalidInput("$.query.sort", f"unknown sort {sort!r}; known: {', '.join(WORKLIST_SORTS)} "
+                                               "(a leading - sorts descending)", code="unknown_sort")
+        if due_from and due_to and due_from > due_to:
+            raise InvalidInput("$.query.due_from", f"{due_from} is after due_to ({due_to})", code="empty_range")
         with Session(self.db) as session:
             query = select(Dossier).where(Dossier.waiting_on != "", Dossier.waiting_on != "decide")
             if agency is not None:
@@ -250,26 +262,30 @@ class Engine:
                 query = query.where(Dossier.target_group == target)
             if overdue:
                 query = query.where(Dossier.next_due_at <= int(self.clock.now().timestamp()))
+            if claimed_by is not None:
+                query = query.where(Dossier.id.in_(select(CLAIM.c.dossier_id).where(CLAIM.c.user == claimed_by)))
+            if due_from is not None:
+                query = query.where(Dossier.next_due_at >= int(brussels_instant(due_from, day_time(0)).timestamp()))
+            if due_to is not None:
+                end = brussels_instant(due_to + timedelta(days=1), day_time(0))
+                query = query.where(Dossier.next_due_at < int(end.timestamp()))
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
-            rows = session.exec(query.order_by(Dossier.next_due_at.is_(None), Dossier.next_due_at, Dossier.id)
-                                .offset(offset).limit(limit)).all()
-            return {"total": total, "offset": offset, "limit": limit,
-                    "items": [_summary(r) for r in rows]}
+            if sort.lstrip("-") == "dossier_id":
+                order = (Dossier.id.desc() if sort.startswith("-") else Dossier.id,)
+            elif sort.startswith("-"):
+                order = (Dossier.next_due_at.is_(None), Dossier.next_due_at.desc(), Dossier.id)
+            else:
+                order = (Dossier.next_due_at.is_(None), Dossier.next_due_at, Dossier.id)
+            rows = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
+        from .desk import claims_of
+        holders = claims_of(self, [r.id for r in rows])
+        return {"total": total, "offset": offset, "limit": limit,
+                "items": [{**_summary(r), "claimed_by": holders.get(r.id)} for r in rows]}
 
-    def enforcement_queue(self, *, offset: int = 0, limit: int = 50) -> dict:
-        with Session(self.db) as session:
-            query = select(Dossier).where(Dossier.waiting_on.contains("decide"))
-            total = session.exec(select(func.count()).select_from(query.subquery())).one()
-            rows = session.exec(query.order_by(Dossier.id).offset(offset).limit(limit)).all()
-            items = []
-            for row in rows:
-                state = context.stored_state(session, row)
-                for infraction in state.infractions:
-                    if infraction.outcome == "handed_over":
-                        items.append({**_summary(row), "infraction": infraction.id, "type": infraction.type,
-                                      "established_on": infraction.established_on.isoformat(),
-                                      "handed_over_on": infraction.handed_over_on.isoformat()})
-            return {"total": total, "offset": offset, "limit": limit, "items": items}
+    def enforcement_queue(self, *, offset: int = 0, limit: int = 50, **filters) -> dict:
+        """Handed-over infractions waiting for a decision, one item per infraction (engine/desk.py)."""
+        from .desk import enforcement_queue
+        return enforcement_queue(self, offset=offset, limit=limit, **filters)
 
     def history(self, dossier_id: str, *, offset: int = 0, limit: int = 100, actor: Actor | None = None) -> dict:
         self.dossier_state(dossier_id, actor)

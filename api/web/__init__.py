@@ -19,10 +19,11 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI, engine: Engine, settings: Settings) -> None:
-    from . import admin, routes, session
+    from . import admin, desk, routes, session
 
     app.include_router(routes.router)
     app.include_router(admin.router)  # operator pages: incidents, process versions
+    app.include_router(desk.router)  # search, claims, register extract upload, journal downloads
     app.mount(f"{routes.PREFIX}/static", StaticFiles(directory=str(STATIC)), name="web-static")
     app.add_exception_handler(session.NotSignedIn, routes.not_signed_in)
     app.add_exception_handler(session.Forbidden, routes.forbidden)

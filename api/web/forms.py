@@ -2,8 +2,8 @@
 
 Each top-level property becomes one field: an ``enum`` → a select, ``number`` /
 ``integer`` → a number input, ``boolean`` → a checkbox, an array of enums →
-checkboxes, a ``YYYY-MM-DD`` string → a date input, any other string → a text
-input. Submitted text is turned back into the JSON payload the API would receive,
+checkboxes, a ``YYYY-MM-DD`` string → a date input, a long string (``maxLength`` of
+:data:`LONG_TEXT` or more: a motivation) → a text area, any other string → a text input. Submitted text is turned back into the JSON payload the API would receive,
 validated with the same schema (every error, each next to its field) and then
 handed to the engine, which validates once more and applies its own checks; an
 :class:`engine.errors.InvalidInput` from there lands next to the field its JSON
@@ -22,13 +22,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 from .i18n import Translator
 
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: a string property this long or longer is a text area (a motivation), shorter ones a text input
+LONG_TEXT = 1000
 _PATH_FIELD = re.compile(r"^\$\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
 class Field:
     name: str
-    kind: str  # select | number | checkbox | checkboxes | date | text
+    kind: str  # select | number | checkbox | checkboxes | date | text | textarea
     required: bool = False
     options: list = field(default_factory=list)  # codes; labels come from the catalogue
     minimum: Optional[float] = None
@@ -36,6 +38,8 @@ class Field:
     exclusive_minimum: Optional[float] = None
     integer: bool = False
     pattern: Optional[str] = None
+    labels: dict = field(default_factory=dict)  # option code → label shown instead of the catalogue's
+    max_length: Optional[int] = None
 
     @property
     def html_pattern(self) -> Optional[str]:
@@ -77,6 +81,8 @@ def _field(name: str, prop: dict, required: bool, choices: Optional[list]) -> Fi
         return Field(name, "checkboxes", required, list(prop["items"]["enum"]))
     if kind == "string" and (prop.get("format") == "date" or prop.get("pattern") == DATE_PATTERN):
         return Field(name, "date", required, pattern=DATE_PATTERN)
+    if kind == "string" and prop.get("maxLength", 0) >= LONG_TEXT:
+        return Field(name, "textarea", required, max_length=prop["maxLength"])
     return Field(name, "text", required, pattern=prop.get("pattern"))
 
 
@@ -158,6 +164,7 @@ def validate(schema: dict, fields: list[Field], sub: Submission, tr: Translator)
     """Every schema error of the payload, next to its field (the first one per field)."""
     by_name = {f.name: f for f in fields}
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    left_empty: list[str] = []  # said only when the field's own value is otherwise fine
     for error in sorted(validator.iter_errors(sub.payload), key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
         if error.validator == "required" and not path:
@@ -165,12 +172,19 @@ def validate(schema: dict, fields: list[Field], sub: Submission, tr: Translator)
                 if name not in sub.payload and name not in sub.errors:
                     sub.errors[name] = tr.t("error.required")
             continue
+        absent = error.validator_value.get("required") if error.validator == "not" and not path \
+            and isinstance(error.validator_value, dict) else None
+        if absent and absent[0] in by_name:  # ``not: {required: [X]}``: X must be left empty here
+            left_empty.append(absent[0])
+            continue
         name = path[0] if path and isinstance(path[0], str) else None
         if name is None or name not in by_name:
             sub.form_errors.append(tr.t("error.invalid", message=error.message))
             continue
         if name not in sub.errors:
             sub.errors[name] = _message(error, by_name[name], tr)
+    for name in left_empty:
+        sub.errors.setdefault(name, tr.t("desk.field_not_allowed"))
 
 
 def _fmt(value) -> str:

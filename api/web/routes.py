@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 from api import csrf
 from api.access import log_read
-from api.auth import ADMIN, AGENCIES, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, ROLES, issue_token
+from api.auth import ADMIN, AGENCIES, AUDITOR, CASEWORKER, ENFORCEMENT_OFFICER, REGISTER_IMPORT, ROLES, issue_token
 from api.auth import TokenError
 from api.routes.common import MAX_LIMIT
 from api.routes.events import roles_for
@@ -91,6 +91,8 @@ def _nav(actor: Optional[Actor], path: str) -> list[dict]:
     if actor.role in AUDITORS:
         items.append((f"{PREFIX}/audit", "nav.audit"))
         items.append((f"{PREFIX}/audit/reports", "nav.reports"))
+    if actor.role in (CASEWORKER, ADMIN, REGISTER_IMPORT):
+        items.append((f"{PREFIX}/import", "desk.import_nav"))
     if actor.role == ADMIN:
         items.append((f"{PREFIX}/admin/incidents", "ops.incidents.title"))
         items.append((f"{PREFIX}/admin/processes", "ops.processes.title"))
@@ -133,7 +135,8 @@ def _safe_next(target: Optional[str]) -> Optional[str]:
 
 
 def home_of(actor: Actor) -> str:
-    return {ENFORCEMENT_OFFICER: f"{PREFIX}/enforcement", AUDITOR: f"{PREFIX}/audit"}.get(
+    return {ENFORCEMENT_OFFICER: f"{PREFIX}/enforcement", AUDITOR: f"{PREFIX}/audit",
+            REGISTER_IMPORT: f"{PREFIX}/import"}.get(
         actor.role, f"{PREFIX}/worklist")
 
 
@@ -314,30 +317,56 @@ def _page(request: Request) -> int:
         return 1
 
 
+WORKLIST_SORTS = ("deadline", "-deadline", "dossier_id", "-dossier_id")
+
+
+def _next_day(day: Optional[date]) -> Optional[date]:
+    from datetime import timedelta
+    return day + timedelta(days=1) if day is not None else None
+
+
 @router.get(f"{PREFIX}/worklist")
 def worklist(request: Request) -> Response:
     actor = session.require_role(request, CASEWORKER, AUDITOR, ADMIN)
     engine = request.app.state.engine
     q = request.query_params
+    tr = _tr(request)
     step = q.get("step") if q.get("step") in STEPS else None
     target = q.get("target_group") if q.get("target_group") in TARGET_GROUPS else None
     overdue = q.get("overdue") in ("1", "true", "on")
+    mine = q.get("mine") in ("1", "true", "on")
+    sort = q.get("sort") if q.get("sort") in WORKLIST_SORTS else "deadline"
     agency = actor.agency if actor.role == CASEWORKER else (q.get("agency") if q.get("agency") in AGENCIES else None)
+    errors, days = {}, {}
+    for name in ("due_from", "due_to"):
+        days[name] = _date_param(q.get(name))
+        if q.get(name) and days[name] is None:
+            errors[name] = tr.t("error.date")
+    if days["due_from"] and days["due_to"] and days["due_from"] > days["due_to"]:
+        errors["due_from"] = tr.t("desk.range_error")
     page = _page(request)
-    result = engine.worklist(agency, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, step=step, target=target,
-                             overdue=overdue)
+    result = {"items": [], "total": 0}
+    if not errors:
+        result = engine.worklist(agency, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, step=step, target=target,
+                                 overdue=overdue, claimed_by=actor.user if mine else None,
+                                 # the page shows (and filters on) the last timely day; the engine the day it fires
+                                 due_from=_next_day(days["due_from"]), due_to=_next_day(days["due_to"]), sort=sort)
     on = views.today(engine)
-    tr = _tr(request)
     rows = []
     for item in result["items"]:
         last = views.last_timely_of_fire_day(item["next_deadline"])
         left = views.days_left(last, on)
         rows.append({**item, "last_timely_day": last, "days_left": left, "days_text": views.days_text(tr, left)})
     pages = max(1, math.ceil(result["total"] / PAGE_SIZE))
-    return render(request, "worklist.html", actor=actor, rows=rows, total=result["total"], page=page, pages=pages,
+    return render(request, "worklist.html", status=422 if errors else 200, actor=actor, rows=rows,
+                  total=result["total"], page=page, pages=pages, errors=errors,
                   filters={"step": step or "", "target_group": target or "", "overdue": overdue,
-                           "agency": agency or ""},
-                  steps=STEPS, target_groups=TARGET_GROUPS, agencies=AGENCIES,
+                           "agency": agency or "", "mine": mine, "sort": sort,
+                           "due_from": q.get("due_from") or "", "due_to": q.get("due_to") or ""},
+                  steps=STEPS, target_groups=TARGET_GROUPS, agencies=AGENCIES, sorts=WORKLIST_SORTS,
+                  claim_notice=tr.t(f"desk.notice_{q.get('claim')}") if q.get("claim") in ("taken", "released")
+                  else None,
+                  may_claim=actor.role == CASEWORKER, back=_url_with(request, claim=None),
                   prev_url=_url_with(request, page=str(page - 1)) if page > 1 else None,
                   next_url=_url_with(request, page=str(page + 1)) if page < pages else None)
 
@@ -405,8 +434,15 @@ def dossier(request: Request, dossier_id: str) -> Response:
     suggested, other = _events_for(actor, view)
     shown = diagram.diagrams(engine, view, entries)
     done = request.query_params.get("done")
+    from engine import desk
+    with engine.reading() as connection:
+        holder = desk.claim_of(connection, dossier_id)
+    claim_state = request.query_params.get("claim")
     log_read(request, actor, dossier_id)
     return render(request, "dossier.html", actor=actor, view=view, deadlines=deadlines, infractions=infractions,
+                  holder=holder, may_claim=actor.role == CASEWORKER, may_assign=actor.role == ADMIN,
+                  may_decide=actor.role in roles_for("enforcement_decision"),
+                  claim_notice=tr.t(f"desk.notice_{claim_state}") if claim_state in ("taken", "released") else None,
                   timeline=timeline, diagrams=shown, diagrams_json=[
                       {"container": f"diagram-{n}", "url": f"{PREFIX}/processes/{d['process']}/{d['version']}.bpmn",
                        **{k: d[k] for k in ("waiting", "armed", "done", "flows")}}
@@ -427,16 +463,50 @@ def process_xml(request: Request, name: str, version: int) -> Response:
 
 
 # ----- event forms -------------------------------------------------------------------------------
-def _form_context(event_type: str, view: dict) -> tuple[dict, list[forms.Field]]:
-    schema = commands.EVENT_SCHEMAS[event_type]
-    choices = {"infraction": _handed_over_types(view)} if event_type in commands.ENFORCEMENT_EVENTS else None
-    return schema, forms.fields_of(schema, choices)
+#: the two forms of the enforcement decision: on a chosen infraction by its id with a required motivation
+#: (issue 14, point 4), and the conformance form on the oldest handed-over infraction of a type
+BY_ID, BY_TYPE = "id", "type"
+
+
+def _decision_schema(mode: str) -> dict:
+    """The enforcement decision's schema narrowed to one of its two forms (both are the engine's own
+    ``oneOf`` branches, so what the form accepts the engine accepts; the engine validates again)."""
+    full = commands.EVENT_SCHEMAS["enforcement_decision"]
+    drop = "infraction" if mode == BY_ID else "infraction_id"
+    required = ["infraction_id", "decision", "motivation"] if mode == BY_ID else ["infraction", "decision"]
+    properties = {k: v for k, v in full["properties"].items() if k != drop}
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False,
+            "allOf": full["allOf"]}
+
+
+def _decision_mode(values) -> str:
+    """``?infraction=TYPE`` or a posted ``_form=type``: the type-based form; otherwise by id."""
+    return BY_TYPE if values.get("_form") == BY_TYPE or values.get("infraction") else BY_ID
+
+
+def _form_context(event_type: str, view: dict, mode: str = BY_ID,
+                  tr: Optional[Translator] = None) -> tuple[dict, list[forms.Field]]:
+    if event_type not in commands.ENFORCEMENT_EVENTS:
+        schema = commands.EVENT_SCHEMAS[event_type]
+        return schema, forms.fields_of(schema)
+    schema = _decision_schema(mode)
+    if mode == BY_TYPE:
+        return schema, forms.fields_of(schema, {"infraction": _handed_over_types(view)})
+    waiting = [i for i in view.get("infraction_details", []) if i["outcome"] == "handed_over"]
+    fields = forms.fields_of(schema, {"infraction_id": [i["id"] for i in waiting]})
+    tr = tr or Translator(None)
+    for f in fields:  # "te late aanmelding · n1/1 · overgedragen op 2024-05-03"
+        if f.name == "infraction_id":
+            f.labels = {i["id"]: tr.t("desk.decision_option", type=tr.v(i["type"]), id=i["id"],
+                                      on=i["handed_over_on"] or tr.t("common.none")) for i in waiting}
+    return schema, fields
 
 
 def _event_page(request: Request, actor: Actor, event_type: str, view: dict, fields, sub: forms.Submission,
-                status: int = 200) -> HTMLResponse:
+                status: int = 200, mode: Optional[str] = None) -> HTMLResponse:
     return render(request, "event_form.html", status=status, actor=actor, view=view, event_type=event_type,
-                  fields=fields, sub=sub, version=view["version"])
+                  fields=fields, sub=sub, version=view["version"],
+                  form_mode=mode if event_type in commands.ENFORCEMENT_EVENTS else None)
 
 
 def _event_allowed(request: Request, dossier_id: str, event_type: str) -> tuple[Actor, dict] | Response:
@@ -456,13 +526,14 @@ def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
     if isinstance(allowed, Response):
         return allowed
     actor, view = allowed
-    _, fields = _form_context(event_type, view)
+    mode = _decision_mode(request.query_params)
+    _, fields = _form_context(event_type, view, mode, _tr(request))
     log_read(request, actor, dossier_id)
     names = {f.name for f in fields}
     # the day the fact happened: today by the store's business clock, unless the caseworker enters another
     prefill = {"on": views.today(request.app.state.engine).isoformat()}
     prefill.update({k: v for k, v in request.query_params.items() if k in names})
-    return _event_page(request, actor, event_type, view, fields, forms.empty_submission(prefill))
+    return _event_page(request, actor, event_type, view, fields, forms.empty_submission(prefill), mode=mode)
 
 
 @router.post(PREFIX + "/dossiers/{dossier_id}/events/{event_type}")
@@ -473,8 +544,9 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
     actor, view = allowed
     tr = _tr(request)
     engine = request.app.state.engine
-    schema, fields = _form_context(event_type, view)
     raw = forms.form_pairs(await request.body())
+    mode = _decision_mode({k: v[0] for k, v in raw.items() if v})
+    schema, fields = _form_context(event_type, view, mode, tr)
     sub = forms.parse(fields, raw, tr)
     forms.validate(schema, fields, sub, tr)
     version_text = (raw.get("_version") or [""])[0]
@@ -500,18 +572,44 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
             sub.form_errors.append(tr.t("error.refused", message=err.message))
         else:
             return _redirect(f"{PREFIX}/dossiers/{dossier_id}?" + urlencode({"done": event_type}))
-    return _event_page(request, actor, event_type, view, fields, sub, status=422 if sub.errors else 409)
+    return _event_page(request, actor, event_type, view, fields, sub, status=422 if sub.errors else 409, mode=mode)
 
 
 # ----- enforcement ---------------------------------------------------------------------------------
+QUEUE_SORTS = ("handed_over_on", "-handed_over_on", "established_on", "-established_on", "dossier_id", "-dossier_id",
+               "type", "agency")
+INFRACTION_TYPES = tuple(commands.EVENT_SCHEMAS["enforcement_decision"]["properties"]["infraction"]["enum"])
+
+
 @router.get(f"{PREFIX}/enforcement")
 def enforcement(request: Request) -> Response:
+    """The queue of handed-over infractions, one row per infraction (engine/desk.py), filtered and sorted."""
     actor = session.require_role(request, ENFORCEMENT_OFFICER, AUDITOR, ADMIN)
     engine = request.app.state.engine
+    q = request.query_params
+    tr = _tr(request)
+    agency = q.get("agency") if q.get("agency") in AGENCIES else None
+    kind = q.get("type") if q.get("type") in INFRACTION_TYPES else None
+    sort = q.get("sort") if q.get("sort") in QUEUE_SORTS else "handed_over_on"
+    errors, days = {}, {}
+    for name in ("handed_over_from", "handed_over_to"):
+        days[name] = _date_param(q.get(name))
+        if q.get(name) and days[name] is None:
+            errors[name] = tr.t("error.date")
+    if days["handed_over_from"] and days["handed_over_to"] and days["handed_over_from"] > days["handed_over_to"]:
+        errors["handed_over_from"] = tr.t("desk.range_error")
     page = _page(request)
-    result = engine.enforcement_queue(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    result = {"items": [], "total": 0}
+    if not errors:
+        result = engine.enforcement_queue(offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, agency=agency,
+                                          infraction_type=kind, handed_over_from=days["handed_over_from"],
+                                          handed_over_to=days["handed_over_to"], sort=sort)
     pages = max(1, math.ceil(result["total"] / PAGE_SIZE))
-    return render(request, "enforcement.html", actor=actor, items=result["items"], total=result["total"],
+    return render(request, "enforcement.html", status=422 if errors else 200, actor=actor, items=result["items"],
+                  total=result["total"], errors=errors, agencies=AGENCIES, types=INFRACTION_TYPES, sorts=QUEUE_SORTS,
+                  filters={"agency": agency or "", "type": kind or "", "sort": sort,
+                           "handed_over_from": q.get("handed_over_from") or "",
+                           "handed_over_to": q.get("handed_over_to") or ""},
                   page=page, pages=pages, may_decide=actor.role in roles_for("enforcement_decision"),
                   prev_url=_url_with(request, page=str(page - 1)) if page > 1 else None,
                   next_url=_url_with(request, page=str(page + 1)) if page < pages else None)

@@ -74,9 +74,10 @@ def test_enforcement_officer_decides_a_handed_over_dossier(page, engine, clock):
     assert page.locator("tbody tr").count() == 1
     visit(page, "10-enforcement-queue")
 
-    page.click("a[href*='events/enforcement_decision']")
-    assert page.locator("#f-infraction").input_value() == "late_registration"
+    page.click("a[href*='events/enforcement_decision']")  # the infraction chosen in the queue, by its id
+    assert page.locator("#f-infraction_id").input_value() == "late1/1"
     page.select_option("#f-decision", "fine")
+    page.fill("#f-motivation", "Niet tijdig aangemeld, geen reactie op de ingebrekestelling.")
     page.fill("#f-fine_eur", "10")
     page.click("form.event-form button[type=submit]")
     assert "50" in page.locator("#err-fine_eur").inner_text()  # outside the legal range, next to the field
