@@ -54,6 +54,7 @@ class DossierRow:
     journal_seq: int = 0
     journal_head: str = ""
     journal_time: Optional[str] = None
+    name_key: Optional[str] = None  # written once, at the import (engine/desk.py)
 
 
 @dataclass
@@ -366,7 +367,10 @@ class DossierContext:
                   "journal_seq": row.journal_seq, "journal_head": row.journal_head,
                   "journal_time": row.journal_time}
         if self.is_new:
-            session.execute(insert(DOSSIER).values(id=row.id, version=1, **values))
+            from .desk import name_key  # the name is set once, by the register extract
+
+            session.execute(insert(DOSSIER).values(id=row.id, version=1, name_key=name_key(self.state.newcomer.get("name")),
+                                                   **values))
             row.version = 1
         else:
             result = session.execute(

@@ -1,8 +1,11 @@
 """Finding and owning work (issue 14, point 3): search, claims, the worklist's owner filter and the
 enforcement queue of infractions.
 
-* **Search** by dossier id: a prefix, case-insensitive (``demo-00`` finds ``DEMO-002``). The register
-  extract carries no names (``engine/schemas/newcomer.json``), so there is nothing else to search on.
+* **Search** by dossier id, a prefix, case-insensitive (``demo-00`` finds ``DEMO-002``), and by name:
+  every word typed must occur in the register name (``name`` of ``engine/schemas/newcomer.json``,
+  optional), regardless of case and accents (``celik`` finds ``Çelik``). The name is folded once, at the
+  import, into the ``dossier.name_key`` column (revision 0008). A name is personal data: it is shown to
+  those who may read the dossier and never logged.
 * **Claims** (table ``dossier_claim``, revision 0007): one caseworker works a dossier. A caseworker
   claims a dossier of their own agency and releases their own claim; an admin assigns a dossier to a
   caseworker and releases any claim. Claiming a dossier someone else holds is a conflict (409,
@@ -13,10 +16,12 @@ enforcement queue of infractions.
 """
 from __future__ import annotations
 
+import json
+import unicodedata
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, false, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import context
@@ -36,25 +41,45 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def name_key(name: Optional[str]) -> Optional[str]:
+    """A name folded for search: accents off, case folded, one space between words (``" Ayşe  Çelik"`` →
+    ``"ayse celik"``); None for no name."""
+    if not name or not name.strip():
+        return None
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
 def search(engine, query: str, *, agency: Optional[str] = None, limit: int = 20) -> dict:
-    """Dossiers whose id starts with ``query`` (case-insensitive), ``agency``'s only when given; id order."""
+    """Dossiers whose id starts with ``query`` (case-insensitive) or whose name holds every word of it
+    (case and accents ignored), ``agency``'s only when given; id order."""
     text = query.strip()
     if not text:
-        raise InvalidInput("$.query.q", "type at least one character of a dossier id", code="search_empty")
+        raise InvalidInput("$.query.q", "type at least one character of a dossier id or a name", code="search_empty")
     pattern = _escape_like(text.lower()) + "%"
-    where = [func.lower(DOSSIER.c.id).like(pattern, escape="\\")]
+    words = (name_key(text) or "").split()
+    by_name = and_(*[DOSSIER.c.name_key.like("%" + _escape_like(w) + "%", escape="\\") for w in words]) \
+        if words else false()
+    where = [or_(func.lower(DOSSIER.c.id).like(pattern, escape="\\"), by_name)]
     if agency is not None:
         where.append(DOSSIER.c.agency == agency)
     with engine.reading() as connection:
         total = connection.execute(select(func.count()).select_from(DOSSIER).where(*where)).scalar_one()
         rows = connection.execute(
-            select(DOSSIER.c.id, DOSSIER.c.agency, DOSSIER.c.target_group, DOSSIER.c.waiting_on, CLAIM.c.user)
+            select(DOSSIER.c.id, DOSSIER.c.agency, DOSSIER.c.target_group, DOSSIER.c.waiting_on, CLAIM.c.user,
+                   DOSSIER.c.state)
             .select_from(DOSSIER.outerjoin(CLAIM, CLAIM.c.dossier_id == DOSSIER.c.id))
             .where(*where).order_by(DOSSIER.c.id).limit(limit)).all()
     return {"query": text, "total": total, "limit": limit,
             "items": [{"dossier_id": r.id, "agency": r.agency, "target_group": r.target_group,
+                       "name": _name(r.state),
                        "waiting_on": [s for s in (r.waiting_on or "").split(",") if s], "claimed_by": r.user}
                       for r in rows]}
+
+
+def _name(state_json: str) -> Optional[str]:
+    """The register name as imported (from the stored state: only the rows found are read)."""
+    return (json.loads(state_json).get("newcomer") or {}).get("name")
 
 
 # ----- claims ---------------------------------------------------------------------------------------------

@@ -381,6 +381,8 @@ def load_into(export: JournalExport, database_url: str, *, check: bool = True) -
             if export.definitions:
                 session.execute(insert(ProcessDefinition.__table__), [
                     {k: d[k] for k in DEFINITION_FIELDS} for d in export.definitions])
+            from .desk import name_key
+
             for record in export.dossiers:
                 state = _state_of(record)
                 session.execute(insert(Dossier.__table__).values(
@@ -388,7 +390,8 @@ def load_into(export: JournalExport, database_url: str, *, check: bool = True) -
                     agency=state.get("agency"), region=state.get("region"), next_due_at=None,
                     waiting_on=",".join(state.get("waiting") or []),
                     state=json.dumps(state, separators=(",", ":")), journal_seq=record.journal_seq,
-                    journal_head=record.journal_head, journal_time=record.journal_time))
+                    journal_head=record.journal_head, journal_time=record.journal_time,
+                    name_key=name_key((state.get("newcomer") or {}).get("name"))))
                 if record.entries:
                     session.execute(insert(JournalEntry.__table__),
                                     [{"dossier_id": record.id, **entry} for entry in record.entries])

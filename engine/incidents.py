@@ -145,15 +145,15 @@ def scrub(text: str, personal: tuple[str, ...] = ()) -> str:
 
 
 def _personal_values(connection, dossier_id: str) -> tuple[str, ...]:
-    """Best effort: the dossier's birth date as stored, to blank it from a trace."""
+    """Best effort: the dossier's birth date and name as stored, to blank them from a trace."""
     from .models import Dossier
 
     try:
         state = connection.execute(select(Dossier.__table__.c.state)
                                    .where(Dossier.__table__.c.id == dossier_id)).scalar()
         newcomer = (json.loads(state) or {}).get("newcomer") or {}
-        value = newcomer.get("birth_date")
-        return (value,) if isinstance(value, str) else ()
+        return tuple(value for value in (newcomer.get("birth_date"), newcomer.get("name"))
+                     if isinstance(value, str) and value.strip())
     except Exception:  # noqa: BLE001 - the stored state may be what is broken
         return ()
 

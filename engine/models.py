@@ -43,6 +43,7 @@ class Dossier(SQLModel, table=True):
     journal_seq: int = 0
     journal_head: str = ""
     journal_time: Optional[str] = None  # business time of the last journal entry (never goes back)
+    name_key: Optional[str] = None  # the register name folded for search (engine/desk.py name_key); revision 0008
 
 
 class Instance(SQLModel, table=True):

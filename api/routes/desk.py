@@ -42,7 +42,7 @@ MAX_SEARCH = 50
             responses=errors(401, 403, 422))
 def search_dossiers(request: Request,
                     q: str = Query(..., min_length=1, max_length=200, pattern=ID_PATTERN,
-                                   description="The start of a dossier id"),
+                                   description="The start of a dossier id, or words of the name (case and accents ignored)"),
                     limit: int = Query(20, ge=1, le=MAX_SEARCH),
                     actor: Actor = Depends(require(*SEARCHERS))) -> dict:
     agency = actor.agency if actor.role == CASEWORKER else None

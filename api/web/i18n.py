@@ -708,11 +708,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
     # ----- desk -----
     "desk.search": ("Dossier zoeken", "Find a dossier"),
-    "desk.search_label": ("Dossiernummer (begin)", "Dossier id (start)"),
+    "desk.search_label": ("Dossiernummer (begin) of naam", "Dossier id (start) or name"),
     "desk.search_submit": ("Zoeken", "Search"),
     "desk.search_title": ("Dossiers zoeken", "Find dossiers"),
-    "desk.search_empty": ("Typ minstens één teken van een dossiernummer.", "Type at least one character of a dossier id."),
-    "desk.search_found": ("{n} dossiers beginnen met ‘{query}’.", "{n} dossiers start with ‘{query}’."),
+    "desk.search_empty": ("Typ minstens één teken van een dossiernummer of een naam.",
+                          "Type at least one character of a dossier id or a name."),
+    "desk.search_found": ("{n} dossiers voor ‘{query}’ (nummer of naam).", "{n} dossiers for ‘{query}’ (id or name)."),
+    "desk.name": ("Naam", "Name"),
     "desk.search_caption": ("Gevonden dossiers", "Dossiers found"),
     "desk.search_more": ("Alleen de eerste {shown} worden getoond; typ meer tekens.",
                          "Only the first {shown} are shown; type more characters."),

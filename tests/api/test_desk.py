@@ -45,6 +45,41 @@ def test_search_by_id_prefix_case_insensitive_and_agency_scoped(client, auth, ne
     assert client.get("/dossiers", params={"q": "_EMO"}, headers=admin).json()["total"] == 0
 
 
+def test_search_by_name_ignores_case_accents_and_word_order(client, auth, newcomer):
+    """Every word typed must occur in the register name; case and accents do not matter; the name is
+    shown with the result; a caseworker finds only their agency's; a name never matches another field."""
+    newcomer("N-1", name="Ayşe  Çelik")
+    newcomer("N-2", name="Mohamed El Amrani")
+    newcomer("N-3", name="Çelik Demir", nis_code="44021")  # Gent: not Atlas
+    newcomer("N-4")  # no name in the extract
+    admin = auth("admin")
+
+    def ids(query, headers=admin):
+        response = client.get("/dossiers", params={"q": query}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [i["dossier_id"] for i in response.json()["items"]]
+
+    assert ids("celik") == ["N-1", "N-3"]
+    assert ids("CELIK ayse") == ["N-1"]  # every word, any order
+    assert ids("ayşe demir") == []
+    assert ids("amrani") == ["N-2"] and ids("el am") == ["N-2"]
+    assert ids("n-") == ["N-1", "N-2", "N-3", "N-4"]  # the id prefix still works
+    assert ids("celik", auth("caseworker", "atlas")) == ["N-1"]
+    assert ids("1990") == [] and ids("MA") == []  # birth date and nationality are not searched
+    found = client.get("/dossiers", params={"q": "amrani"}, headers=admin).json()["items"][0]
+    assert found["name"] == "Mohamed El Amrani"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\u0007b", "x" * 201, 42])
+def test_a_bad_name_in_the_extract_is_422_naming_it(client, auth, name):
+    from .conftest import newcomer_data
+
+    response = client.post("/newcomers", json=newcomer_data("N-9", name=name), headers=auth("admin"))
+    assert response.status_code == 422, response.text
+    assert "name" in response.json()["path"]
+    assert client.get("/dossiers", params={"q": "N-9"}, headers=auth("admin")).json()["total"] == 0
+
+
 @pytest.mark.parametrize("params, path", [({}, "q"), ({"q": ""}, "q"), ({"q": "a", "limit": "0"}, "limit"),
                                           ({"q": "a", "limit": "51"}, "limit"), ({"q": "a", "x": "1"}, "x")])
 def test_search_bad_parameters_are_422_naming_them(client, auth, params, path):

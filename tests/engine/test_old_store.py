@@ -620,3 +620,34 @@ def test_a_late_fact_that_version_1_enforcement_cannot_withdraw_is_a_409(databas
         assert replay_dossier(engine, "LATE").ok
     finally:
         engine.db.dispose()
+
+
+def test_revision_0008_folds_the_names_already_in_the_store(database_url):
+    """A store at revision 0007 whose dossiers carry register names gets them in the search column."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db import alembic_config, make_engine
+
+    db = make_engine(database_url)
+    try:
+        with db.begin() as connection:
+            config = alembic_config(db)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0007")
+        with db.begin() as connection:
+            for dossier_id, newcomer in (("A", {"name": " Ayşe  Çelik "}), ("B", {}), ("C", {"name": "Ömer"})):
+                connection.execute(text("INSERT INTO dossier (id, version, target_group, waiting_on, state, "
+                                        "journal_seq, journal_head) VALUES (:id, 1, 'obligated', '', :s, 0, '')"),
+                                   {"id": dossier_id, "s": json.dumps({"newcomer": newcomer})})
+        with db.begin() as connection:
+            config = alembic_config(db)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with db.connect() as connection:
+            keys = dict(connection.execute(text("SELECT id, name_key FROM dossier ORDER BY id")).all())
+        assert keys == {"A": "ayse celik", "B": None, "C": "omer"}
+    finally:
+        db.dispose()

@@ -222,3 +222,16 @@ def test_cli_lists_shows_retries_and_resolves(engine, clock, database_url, monke
     assert runner.invoke(app, ["incidents", "resolve", str(incident_id), "--reason", "x"]).exit_code == 1
     assert runner.invoke(app, ["incidents", "show", "9999"]).exit_code == 1
     assert runner.invoke(app, ["incidents", "list", "--status", "bogus"]).exit_code == 2
+
+
+def test_the_name_and_birth_date_are_blanked_from_an_incident(engine):
+    """A name from the register extract is personal data like the birth date: an exception text that
+    carries either (a failing rule quoting the record, say) keeps neither in the incident."""
+    engine.import_newcomer({"id": "NAMED", "name": "Ayşe Çelik", "birth_date": "1990-01-01",
+                            "nationalities": ["SY"], "residence": "recognised_refugee", "nis_code": "31005",
+                            "obligation_start": "2024-01-31"})
+    with engine.reading() as connection:
+        personal = incidents._personal_values(connection, "NAMED")
+    _, message, trace = incidents.describe(ValueError("no rule for Ayşe Çelik, born 1990-01-01"), personal)
+    assert "Çelik" not in message + trace and "1990-01-01" not in message + trace
+    assert "no rule for" in message
