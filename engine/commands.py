@@ -38,7 +38,12 @@ def _body(properties: dict | None = None, required: list | None = None, descript
 
 
 EVENT_SCHEMAS: dict[str, dict] = {
-    "registered": _body(description="The newcomer registers at the agency (TRAJECTORY.md §4.2)."),
+    "registered": _body({"office": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$",
+                                    "description": "The office (loket) of the registration: a code of the dated "
+                                                   "list `rules/parameters/agency_offices.yaml` in force on `on`, "
+                                                   "serving the newcomer's region that day (optional; seed 000 Q1)."}},
+                        description="The newcomer registers at the agency (TRAJECTORY.md §4.2), optionally naming "
+                                    "the office."),
     "intake": _body({"advice": {"enum": ["cbe_alfa", "cbe", "cbe_nt2", "cvo_extended", "cvo_standard",
                                           "cvo_short_utc"]}}, ["advice"],
                     "Learning-capacity advice at the intake (§4.3)."),
