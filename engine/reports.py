@@ -559,12 +559,22 @@ def _cell(header: str, value) -> str:
     return str(value)
 
 
+def _row_label(key, names: dict) -> str:
+    """A row key for reading: an office by its name, indented under its region (seed 000's Tabel 1)."""
+    kind, _, code = str(key).partition("=")
+    if kind == "office":
+        return "  " + ("(office not recorded)" if code == "-" else names.get(code) or code)
+    return code if kind in ("region", "city") else str(key)
+
+
 def format_table(rep: dict) -> str:
     """A plain-text rendering (fixed-width tables, shares as percentages)."""
     lines = [f"Inburgering report {rep['year']} — "
              + (f"as journaled on {rep['as_of']}" if rep["as_of"] else f"journal up to {rep['horizon']}")
              + f" — {rep['dossiers']} dossiers"]
+    names = {o["office"]: o["name"] for r in rep["first_registrations"]["rows"] for o in r["offices"]}
     for _, title, headers, rows in tables(rep):
+        rows = [[_row_label(row[0], names), *row[1:]] for row in rows]
         cells = [headers] + [[_cell(h, v) for h, v in zip(headers, row)] for row in rows]
         widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
         lines += ["", title, "  ".join(h.ljust(w) if i == 0 else h.rjust(w)

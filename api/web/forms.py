@@ -36,6 +36,8 @@ class Field:
     exclusive_minimum: Optional[float] = None
     integer: bool = False
     pattern: Optional[str] = None
+    #: option → label for options that are data, not catalogue codes (the offices' own names)
+    labels: dict = field(default_factory=dict)
 
     @property
     def html_pattern(self) -> Optional[str]:

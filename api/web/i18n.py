@@ -705,6 +705,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "days.today": ("vandaag laatste dag", "last day today"),
     "days.overdue": ("{n} dagen te laat", "{n} days overdue"),
     "days.overdue_one": ("1 dag te laat", "1 day overdue"),
+
+    # ----- report tables -------------------------------------------------------------
+    "report.first_registrations": ("Personen met een eerste aanmelding, naar regio, loket van aanmelding en doelgroep",
+                                   "Persons with a first registration, by region, office of registration and "
+                                   "target group"),
+    "report.centrumsteden": ("Personen met een eerste aanmelding, per centrumstad",
+                             "Persons with a first registration, per centre city"),
+    "report.no_office": ("loket niet geregistreerd", "office not recorded"),
+    "reportcol.region/office": ("regio / loket", "region / office"),
+    "reportcol.centrumstad": ("centrumstad", "centre city"),
+    "reportcol.undetermined": ("onbepaald", "undetermined"),
+    "field.office": ("Loket van aanmelding", "Office of registration"),
+    "report.city.aalst": ("Aalst", "Aalst"),
+    "report.city.antwerpen": ("Antwerpen", "Antwerp"),
+    "report.city.brugge": ("Brugge", "Bruges"),
+    "report.city.genk": ("Genk", "Genk"),
+    "report.city.gent": ("Gent", "Ghent"),
+    "report.city.hasselt": ("Hasselt", "Hasselt"),
+    "report.city.kortrijk": ("Kortrijk", "Kortrijk"),
+    "report.city.leuven": ("Leuven", "Leuven"),
+    "report.city.mechelen": ("Mechelen", "Mechelen"),
+    "report.city.oostende": ("Oostende", "Ostend"),
+    "report.city.roeselare": ("Roeselare", "Roeselare"),
+    "report.city.sint_niklaas": ("Sint-Niklaas", "Sint-Niklaas"),
+    "report.city.turnhout": ("Turnhout", "Turnhout"),
 }
 
 # ``regularised`` is both an infraction outcome and a residence status; the residence enum

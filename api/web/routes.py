@@ -427,10 +427,21 @@ def process_xml(request: Request, name: str, version: int) -> Response:
 
 
 # ----- event forms -------------------------------------------------------------------------------
-def _form_context(event_type: str, view: dict) -> tuple[dict, list[forms.Field]]:
+def _form_context(event_type: str, view: dict, today: Optional[date] = None) -> tuple[dict, list[forms.Field]]:
     schema = commands.EVENT_SCHEMAS[event_type]
     choices = {"infraction": _handed_over_types(view)} if event_type in commands.ENFORCEMENT_EVENTS else None
-    return schema, forms.fields_of(schema, choices)
+    fields = forms.fields_of(schema, choices)
+    if event_type == "registered" and today is not None:
+        # the offices serving the dossier's region today (seed 000 Q1), by their own names; the engine
+        # checks the office against the list in force on the registration's own day
+        from rules import offices
+
+        serving = offices.offices_of_region(view.get("region"), today)
+        for f in fields:
+            if f.name == "office":
+                f.kind, f.options, f.pattern = "select", [o.code for o in serving], None
+                f.labels = {o.code: o.name for o in serving}
+    return schema, fields
 
 
 def _event_page(request: Request, actor: Actor, event_type: str, view: dict, fields, sub: forms.Submission,
@@ -456,7 +467,7 @@ def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
     if isinstance(allowed, Response):
         return allowed
     actor, view = allowed
-    _, fields = _form_context(event_type, view)
+    _, fields = _form_context(event_type, view, views.today(request.app.state.engine))
     log_read(request, actor, dossier_id)
     names = {f.name for f in fields}
     # the day the fact happened: today by the store's business clock, unless the caseworker enters another
@@ -473,7 +484,7 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
     actor, view = allowed
     tr = _tr(request)
     engine = request.app.state.engine
-    schema, fields = _form_context(event_type, view)
+    schema, fields = _form_context(event_type, view, views.today(engine))
     raw = forms.form_pairs(await request.body())
     sub = forms.parse(fields, raw, tr)
     forms.validate(schema, fields, sub, tr)
