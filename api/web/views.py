@@ -165,7 +165,8 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
                 key = tr.v(key) if key != "total" else tr.t("reportcol.total")
             shown.append([key] + [_cell(h, value) for h, value in zip(headers[1:], row[1:])])
         out.append({"section": section, "title": tr.t(f"report.{section}"),
-                    "headers": [_header(tr, h) for h in headers], "rows": shown, "nested": nested})
+                    "headers": [_header(tr, h) for h in headers], "rows": shown, "nested": nested,
+                    "grouped": any(nested)})
     return out
 
 
