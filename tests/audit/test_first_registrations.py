@@ -158,3 +158,20 @@ def test_offices_are_read_for_the_registration_day(engine, clock):
             _register(engine, clock, "N2", date(2024, 3, 1), office="vestiging_brugge")
         assert raised.value.code == "unknown_office"
         _register(engine, clock, "N1", date(2024, 2, 29), office="vestiging_brugge")
+
+
+def test_the_cli_report_has_the_tables_in_every_format(small_journal, database_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "--year", "2024", "--format", "json", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    rep = json.loads(result.stdout)
+    assert rep["first_registrations"]["total"]["total"] == 6 and rep["centrumsteden"]["total"]["total"] == 5
+    result = runner.invoke(app, ["report", "--year", "2024", "--format", "csv", "--database", database_url])
+    assert "2024,,first_registrations,office=loket_tielt,obligated,1" in result.stdout.splitlines()
+    result = runner.invoke(app, ["report", "--year", "2024", "--as-of", "2024-02-03", "--format", "table",
+                                 "--database", database_url])
+    assert "\n  Vestiging Brugge " in result.stdout and "\nwest_vlaanderen " in result.stdout
