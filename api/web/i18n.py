@@ -713,6 +713,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report.centrumsteden": ("Personen met een eerste aanmelding, per centrumstad",
                              "Persons with a first registration, per centre city"),
     "report.no_office": ("loket niet geregistreerd", "office not recorded"),
+    "timeline.registered_office": ("op {day} bij {office}", "on {day} at {office}"),
     "reportcol.region/office": ("regio / loket", "region / office"),
     "reportcol.centrumstad": ("centrumstad", "centre city"),
     "reportcol.undetermined": ("onbepaald", "undetermined"),

@@ -76,6 +76,14 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     v = tr.v
     if kind == "import":
         return tr.t("timeline.import", id=(p.get("newcomer") or {}).get("id", ""))
+    if kind == "registered" and p.get("office") and p.get("on"):  # seed 000 Q1: the office, by its own name
+        from rules import offices
+
+        try:
+            found = offices.office_on(p["office"], date.fromisoformat(p["on"]))
+        except ValueError:
+            found = None
+        return tr.t("timeline.registered_office", day=p["on"], office=found.name if found else p["office"])
     if kind == "target_group_decided" or (kind == "rule_decision" and p.get("question") == "target_group"):
         text = tr.t("timeline.rule_target_group", target_group=v(p.get("target_group")))
         if p.get("reasons"):

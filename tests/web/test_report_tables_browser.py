@@ -63,3 +63,13 @@ def test_registration_at_an_office_and_the_report_of_first_registrations_in_dutc
     assert city_rows["Sint-Niklaas"][-1] == "0"
     page.locator("#h-first_registrations").scroll_into_view_if_needed()
     visit(page, "31-report-first-registrations")
+
+
+def test_the_timeline_names_the_office_of_a_registration():
+    from api.web.i18n import Translator
+    from api.web.views import timeline_line
+
+    entry = {"kind": "registered", "payload": {"on": "2024-02-12", "office": "loket_tielt"}}
+    assert timeline_line(Translator("nl"), entry) == "op 2024-02-12 bij Loket Tielt (Sociaal huis)"
+    assert timeline_line(Translator("en"), entry) == "on 2024-02-12 at Loket Tielt (Sociaal huis)"
+    assert timeline_line(Translator("nl"), {"kind": "registered", "payload": {"on": "2024-02-12"}}) == "op 2024-02-12"
