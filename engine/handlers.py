@@ -60,11 +60,10 @@ def _office(state, code: Optional[str], on: date) -> Optional[str]:
     nis_code = state.nis_code_on(on)
     location = geography.locate(nis_code) if nis_code else None
     region = location.region if location else state.region
-    if found.region != region:
-        raise InvalidInput("$.office", f"office {code!r} serves {found.region}, the newcomer lived in {region} on {on}",
-                           code="office_other_region",
-                           params={"office": code, "office_region": found.region, "region": region,
-                                   "on": on.isoformat()})
+    if found.region != region:  # the dossier's state (where the newcomer lives) refuses it: a conflict
+        raise Refused(f"office {code!r} serves {found.region}, the newcomer lived in {region} on {on}",
+                      code="office_other_region",
+                      params={"office": code, "office_region": found.region, "region": region, "on": on.isoformat()})
     return code
 
 

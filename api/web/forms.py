@@ -67,6 +67,8 @@ def fields_of(schema: dict, choices: dict | None = None) -> list[Field]:
 def _field(name: str, prop: dict, required: bool, choices: Optional[list]) -> Field:
     if choices is not None:
         return Field(name, "select", required, list(choices))
+    if "x-dated-list" in prop:  # a code of a dated parameter list: the page offers those in force (routes.py)
+        return Field(name, "select", required, [])
     if "enum" in prop:
         return Field(name, "select", required, [v for v in prop["enum"] if v is not None])
     kind = prop.get("type")

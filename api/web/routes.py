@@ -439,8 +439,7 @@ def _form_context(event_type: str, view: dict, today: Optional[date] = None) -> 
         serving = offices.offices_of_region(view.get("region"), today)
         for f in fields:
             if f.name == "office":
-                f.kind, f.options, f.pattern = "select", [o.code for o in serving], None
-                f.labels = {o.code: o.name for o in serving}
+                f.options, f.labels = [o.code for o in serving], {o.code: o.name for o in serving}
     return schema, fields
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, Refused
 from engine.reports import REGIONS, format_table, report, to_csv
 from rules import parameters
 from tests.conftest import at
@@ -126,19 +126,20 @@ def test_the_office_is_recorded_in_the_typed_fact(small_journal):
     assert Registered(date(2024, 2, 1), "atlas").as_payload() == {"on": "2024-02-01", "office": "atlas"}
 
 
-@pytest.mark.parametrize("body, code, params", [
-    ({"office": "loket_nergens"}, "unknown_office", {"office": "loket_nergens", "on": "2024-02-01"}),
-    ({"office": "bon_brussel"}, "office_other_region",
+@pytest.mark.parametrize("body, error, status, code, params", [
+    ({"office": "loket_nergens"}, InvalidInput, 422, "unknown_office", {"office": "loket_nergens"}),
+    ({"office": 7}, InvalidInput, 422, "unknown_office", {"office": 7}),
+    ({"office": "bon_brussel"}, Refused, 409, "office_other_region",
      {"office": "bon_brussel", "office_region": "brussel", "region": "west_vlaanderen", "on": "2024-02-01"}),
 ])
-def test_an_office_not_in_force_or_of_another_region_is_refused_and_changes_nothing(engine, clock, body, code,
-                                                                                    params):
+def test_an_unknown_office_or_one_of_another_region_is_refused_and_changes_nothing(engine, clock, body, error,
+                                                                                  status, code, params):
     at(clock, date(2024, 1, 31))
     engine.import_newcomer(newcomer("N1"))  # Brugge
     before = engine.dossier_view("N1", CASEWORKER)["version"]
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(error) as raised:
         _register(engine, clock, "N1", date(2024, 2, 1), **body)
-    assert raised.value.code == code and raised.value.path == "$.office"
+    assert raised.value.code == code and raised.value.status == status
     assert {k: raised.value.params[k] for k in params} == params
     assert engine.dossier_view("N1", CASEWORKER)["version"] == before
 
@@ -156,7 +157,8 @@ def test_offices_are_read_for_the_registration_day(engine, clock):
     with parameters.using(closed):
         with pytest.raises(InvalidInput) as raised:
             _register(engine, clock, "N2", date(2024, 3, 1), office="vestiging_brugge")
-        assert raised.value.code == "unknown_office"
+        assert raised.value.code == "unknown_office" and raised.value.path == "$.office"
+        assert raised.value.params["office"] == "vestiging_brugge" and raised.value.params["on"] == "2024-03-01"
         _register(engine, clock, "N1", date(2024, 2, 29), office="vestiging_brugge")
 
 
