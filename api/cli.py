@@ -46,6 +46,30 @@ app.add_typer(clock_app, name="clock")
 app.add_typer(scenario_app, name="scenario")
 err = Console(stderr=True)
 DEMO_FILE = Path(__file__).parent / "demo" / "newcomers.jsonl"
+#: caseworkers' events of the demo (registrations at an office, so the report's table of 000 Q1 has rows)
+DEMO_EVENTS = Path(__file__).parent / "demo" / "events.jsonl"
+
+
+def load_demo_events(engine, path: Path = DEMO_EVENTS) -> tuple[int, list[str]]:
+    """Apply the demo's events (one JSON object a line: ``dossier``, ``type`` and the event's body) as a
+    demo administrator; an event the engine refuses — dated after the store's today, say, when the demo
+    clock starts earlier — is skipped and named. Returns (applied, skipped)."""
+    from engine.errors import EngineError
+    from engine.service import Actor
+
+    actor = Actor("demo-admin", "admin")
+    applied, skipped = 0, []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        event = json.loads(line)
+        body = {k: v for k, v in event.items() if k not in ("dossier", "type")}
+        try:
+            engine.handle(event["dossier"], event["type"], body, actor=actor)
+            applied += 1
+        except EngineError as error:
+            skipped.append(f"{path.name}:{number}: {error.message}")
+    return applied, skipped
 
 DatabaseOption = typer.Option(None, "--database", help="Database URL (default: INBURGERING_DATABASE_URL "
                                                       "or sqlite:///var/inburgering.db).")
@@ -630,7 +654,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     if demo and not engine.dossier_ids():
         for newcomer in read_newcomer_lines(DEMO_FILE):
             engine.import_newcomer(newcomer)
-        err.print(f"demo data: imported {DEMO_FILE.name}", highlight=False)
+        applied, skipped = load_demo_events(engine)
+        err.print(f"demo data: imported {DEMO_FILE.name}, {applied} events of {DEMO_EVENTS.name}", highlight=False)
+        for problem in skipped:
+            err.print(f"demo data: skipped {problem}", highlight=False)
     if scheduler:
         start_scheduler(engine)
     err.print(f"inburgering on http://{host}:{port}  (docs: /docs, database: {settings.database_url})",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from rules import parameters
+
 from .errors import InvalidInput
 
 _DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date"}
@@ -22,6 +24,11 @@ _COMPONENT = {"enum": ["mo", "nt2"]}
 _RESIDENCES = json.loads((Path(__file__).parent / "schemas" / "newcomer.json").read_text())[
     "properties"]["residence"]["enum"]
 
+
+#: every office code of the dated office list, in any of its dated values (which ones are in force on a
+#: registration's day, and for which region, the handler checks: engine/handlers.py)
+_OFFICE_CODES = tuple(dict.fromkeys(code for dated in parameters.default_law().get("agency_offices").values
+                                    for code in dated.value))
 
 ON = {**_DATE, "description": "The day the fact happened (default: today by the store's business clock). "
                                 "Not after today, not before the obligation start (TRAJECTORY.md §5)."}
@@ -38,7 +45,14 @@ def _body(properties: dict | None = None, required: list | None = None, descript
 
 
 EVENT_SCHEMAS: dict[str, dict] = {
-    "registered": _body(description="The newcomer registers at the agency (TRAJECTORY.md §4.2)."),
+    "registered": _body({"office": {"enum": list(_OFFICE_CODES), "x-dated-list": "agency_offices",
+                                    "description": "The office (loket) of the registration (optional; seed 000 Q1): "
+                                                   "a code of the dated list `rules/parameters/agency_offices.yaml`, "
+                                                   "in force on `on` (422 `unknown_office` otherwise) and serving "
+                                                   "the region the newcomer lived in that day (409 "
+                                                   "`office_other_region` otherwise)."}},
+                        description="The newcomer registers at the agency (TRAJECTORY.md §4.2), optionally naming "
+                                    "the office."),
     "intake": _body({"advice": {"enum": ["cbe_alfa", "cbe", "cbe_nt2", "cvo_extended", "cvo_standard",
                                           "cvo_short_utc"]}}, ["advice"],
                     "Learning-capacity advice at the intake (§4.3)."),
@@ -140,6 +154,9 @@ def validate(schema_key: str, body) -> None:
     errors = sorted(_validator(schema_key).iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
+        if schema_key == "registered" and err.validator == "enum" and list(err.absolute_path) == ["office"]:
+            raise InvalidInput("$.office", f"{err.instance!r} is not an office", code="unknown_office",
+                               params={"office": err.instance})
         path, message = _explain(schema_key, err)
         raise InvalidInput(path, message, code="schema", params={"rule": err.validator})
     schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]

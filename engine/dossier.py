@@ -160,12 +160,17 @@ class DossierState:
     def living_in_brussels(self) -> bool:
         return self.region == "brussel"
 
-    def living_in_brussels_on(self, day: date) -> bool:
-        """Whether the newcomer lived in Brussels on ``day`` (the moves recorded so far, in their order)."""
+    def nis_code_on(self, day: date) -> Optional[str]:
+        """The newcomer's municipality on ``day`` (the moves recorded so far, in their order)."""
         code = self.newcomer.get("nis_code")
         for since, moved_to in self.nis_codes:
             if since is None or since <= day.isoformat():
                 code = moved_to
+        return code
+
+    def living_in_brussels_on(self, day: date) -> bool:
+        """Whether the newcomer lived in Brussels on ``day`` (the moves recorded so far, in their order)."""
+        code = self.nis_code_on(day)
         return geography.is_brussels(geography.locate(code)) if code else self.living_in_brussels
 
     @property

@@ -328,12 +328,22 @@ class SuspensionRecorded(Fact):
 @fact("registered")
 @dataclass(frozen=True)
 class Registered(Fact):
-    """Registration at the agency (TRAJECTORY.md §4.2)."""
+    """Registration at the agency (TRAJECTORY.md §4.2), at ``office`` when the caseworker named one
+    (a code of the dated ``agency_offices`` list; seed 000 Q1 counts per office). The field is
+    optional with a default: entries written before it existed read as ``office=None``, and an
+    entry without an office is written without the field, byte for byte as before."""
 
     on: date
+    office: Optional[str] = None
 
     def apply(self, state) -> None:
         state.registered_on = self.on
+
+    def as_payload(self) -> dict:
+        payload = super().as_payload()
+        if payload.get("office") is None:
+            payload.pop("office", None)
+        return payload
 
 
 @fact("intake_recorded")

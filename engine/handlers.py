@@ -16,7 +16,7 @@ from datetime import date
 from typing import Callable, Optional
 
 from rules import components as component_rules
-from rules import dates, fees, geography, parameters
+from rules import dates, fees, geography, offices, parameters
 
 from . import actions
 from . import facts as f
@@ -49,11 +49,31 @@ def _not_before(on: date, earlier: Optional[date], what: str) -> None:
                            params={"on": on.isoformat(), "step": what, "step_on": earlier.isoformat()})
 
 
+def _office(state, code: Optional[str], on: date) -> Optional[str]:
+    """The office of a registration, checked against the offices in force on its day."""
+    if code is None:
+        return None
+    found = offices.office_on(code, on)
+    if found is None:
+        raise InvalidInput("$.office", f"{code!r} is not an office on {on}", code="unknown_office",
+                           params={"office": code, "on": on.isoformat()})
+    nis_code = state.nis_code_on(on)
+    location = geography.locate(nis_code) if nis_code else None
+    region = location.region if location else state.region
+    if found.region != region:  # the dossier's state (where the newcomer lives) refuses it: a conflict
+        raise Refused(f"office {code!r} serves {found.region}, the newcomer lived in {region} on {on}",
+                      code="office_other_region",
+                      params={"office": code, "office_region": found.region, "region": region, "on": on.isoformat()})
+    return code
+
+
 @handles("registered")
 def registered(ctx, payload: dict, actor: str, on: date) -> None:
     """§4.2: registration at the agency; meets the registration deadlines and regularises or
-    withdraws a registration infraction."""
-    ctx.emit(f.Registered(on), actor=actor)
+    withdraws a registration infraction. The office, when named, must be in the dated
+    ``agency_offices`` list on ``on`` and serve the region the newcomer lived in that day (seed 000 Q1)."""
+    office = _office(ctx.state, payload.get("office"), on)
+    ctx.emit(f.Registered(on, office), actor=actor)
     ctx.complete_task("register", {"registered_on": on}, actor=actor)
     # Ends the re-registration escalation loop when it waits; nothing catches it otherwise.
     ctx.signal_trajectory("registered")

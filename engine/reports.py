@@ -14,6 +14,18 @@ Definitions (year Y, horizon H = ``as_of``, or the latest business date in the j
 
 ``registrations`` (000 Q1)
     ``registered`` facts dated in Y, by agency/region and target group.
+``first_registrations`` (000 Q1, Tabel 1, in its shape)
+    persons whose first ``registered`` fact is dated in Y ("unieke eerste aanmeldingen"), per
+    reporting region and, within it, per office of registration (the ``office`` recorded with the
+    fact; its name and region from the dated ``agency_offices`` list on the registration day; a
+    registration without an office is counted under its region as ``office`` None), by target
+    group: ``obligated`` (plicht), ``entitled`` (recht), ``undetermined`` (onbepaald: any other or
+    no decision), ``total``. Every region is listed, in the order of Tabel 1; offices only when they
+    have a registration.
+``centrumsteden`` (000 Q1, "opdeling voor de centrumsteden")
+    the same persons per centrumstad: the municipality (NIS code) the newcomer lived in on the
+    registration day — the import's code and the moves recorded before the fact — in the dated
+    ``centrumsteden`` list of that day. All 13 are listed, then their total.
 ``advice`` (000 Q2)
     ``intake_recorded`` facts dated in Y, by advice and target group (shares per target group).
 ``vdab_within_2_months`` (001 §6)
@@ -53,20 +65,26 @@ from typing import Optional
 
 from sqlmodel import func, select
 
-from rules import dates, parameters
+from rules import dates, offices, parameters
 
 from .models import JournalEntry
 from .projection import read
 from .replay import Recorded, SourceStore
 
-__all__ = ["report", "format_table", "to_csv", "to_png", "tables", "months_between", "TARGET_GROUPS"]
+__all__ = ["report", "format_table", "to_csv", "to_png", "tables", "months_between", "TARGET_GROUPS",
+           "REGIONS", "REGISTRATION_GROUPS"]
 
 TARGET_GROUPS = ("obligated", "entitled", "excluded")
+#: the columns of seed 000's Tabel 1: plicht, recht, onbepaald
+REGISTRATION_GROUPS = ("obligated", "entitled", "undetermined")
+#: the reporting regions in the order of seed 000's Tabel 1 (TRAJECTORY.md §1)
+REGIONS = ("antwerpen_stad", "gent_stad", "provincie_antwerpen", "limburg", "oost_vlaanderen", "vlaams_brabant",
+           "west_vlaanderen", "brussel")
 #: the journal kinds the report reads (release 0.1's kinds too: they are read through engine/upcast.py)
 _KINDS = ("import", "target_group_decided", "registered", "intake_recorded", "contract_signed", "vdab_registered",
           "vdab_exempted", "component_fulfilled", "deadline_armed", "test_judged", "attest_issued",
           "infraction_established", "infraction_closed", "handed_over",
-          "rule_decision", "command")
+          "rule_decision", "command", "newcomer_changed")
 
 
 # ---------------------------------------------------------------- helpers
@@ -111,6 +129,8 @@ class _Fact:
     on: date
     who: _Classification
     fact: object
+    #: the dossier's municipality on the fact's day, by the moves recorded before it (``registered`` only)
+    nis_code: Optional[str] = None
 
 
 @dataclass
@@ -132,6 +152,7 @@ class _History:
 def _histories(entries: list[tuple[str, Recorded]]) -> dict[str, _History]:
     out: dict[str, _History] = {}
     current: dict[str, _Classification] = {}
+    municipalities: dict[str, list] = {}  # dossier → [(day it applies from or None, NIS code)], recorded order
     for dossier_id, entry in entries:
         history = out.setdefault(dossier_id, _History())
         for stored in read([entry]):
@@ -139,14 +160,33 @@ def _histories(entries: list[tuple[str, Recorded]]) -> dict[str, _History]:
             if fact.kind == "target_group_decided":
                 current[dossier_id] = _Classification(fact.target_group, fact.region, fact.agency)
                 continue
+            if fact.kind == "import":
+                municipalities[dossier_id] = [(None, fact.newcomer.get("nis_code"))]
+                continue
+            if fact.kind == "newcomer_changed":
+                if fact.field == "nis_code":
+                    municipalities.setdefault(dossier_id, []).append((fact.on, fact.value))
+                continue
             if fact.kind == "infraction_closed":
                 if fact.outcome == "withdrawn":
                     history.withdrawn.add(fact.infraction)
                 if fact.recalled_hand_over is not None:
                     history.recalled_hand_overs.add(fact.infraction)
             who = current.setdefault(dossier_id, _Classification())
-            history.by_kind[fact.kind].append(_Fact(stored.seq, stored.effective, who, fact))
+            item = _Fact(stored.seq, stored.effective, who, fact)
+            if fact.kind == "registered":
+                item.nis_code = _municipality_on(municipalities.get(dossier_id, []), stored.effective)
+            history.by_kind[fact.kind].append(item)
     return out
+
+
+def _municipality_on(moves: list, day: Optional[date]) -> Optional[str]:
+    """The NIS code in force on ``day`` among the recorded ones (the import's, then each move from its day)."""
+    code = None
+    for since, moved_to in moves:
+        if since is None or day is None or since <= day:
+            code = moved_to
+    return code
 
 
 def _by_group() -> dict:
@@ -186,6 +226,7 @@ def report(source, year: int, as_of: Optional[date] = None) -> dict:
         "dossiers": len(histories),
         "journal_entries_read": len(entries),
         "registrations": _registrations(histories, year),
+        **_first_registrations(histories, year),
         "advice": _advice(histories, year),
         "vdab_within_2_months": _vdab(histories, year, horizon),
         "attest_duration_months": _attest_durations(histories, year),
@@ -213,6 +254,56 @@ def _registrations(histories: dict[str, _History], year: int) -> dict:
             total["total"] += 1
     ordered = sorted(rows.values(), key=lambda r: (r["agency"] or "", r["region"] or ""))
     return {"rows": ordered, "total": total}
+
+
+def _registration_counts(**keys) -> dict:
+    return {**keys, **{group: 0 for group in REGISTRATION_GROUPS}, "total": 0}
+
+
+def _count_registration(row: dict, who: _Classification) -> None:
+    group = who.target_group if who.target_group in ("obligated", "entitled") else "undetermined"
+    row[group] += 1
+    row["total"] += 1
+
+
+def _first_registrations(histories: dict[str, _History], year: int) -> dict:
+    """000 Q1 in the shape of its Tabel 1 (per region and office) and its centrumsteden breakdown."""
+    regions = {region: _registration_counts(region=region, offices=[]) for region in REGIONS}
+    office_rows: dict[tuple, dict] = {}
+    total = _registration_counts()
+    cities: dict[str, dict] = {}
+    cities_total = _registration_counts()
+    latest = date(year, 12, 31)
+    for history in histories.values():
+        found = history.of("registered")
+        if not found:
+            continue
+        first = min(found, key=lambda item: (item.on, item.seq))
+        if not _in_year(first.on, year):
+            continue
+        code = getattr(first.fact, "office", None)
+        office = offices.office_on(code, first.on) if code else None
+        region = office.region if office else first.who.region
+        row = regions.setdefault(region, _registration_counts(region=region, offices=[]))
+        key = (region, code)
+        if key not in office_rows:
+            office_rows[key] = _registration_counts(office=code, name=office.name if office else None)
+            row["offices"].append(office_rows[key])
+        for bucket in (row, office_rows[key], total):
+            _count_registration(bucket, first.who)
+        city = offices.centrumstad_of(first.nis_code, first.on)
+        if city is not None:
+            bucket = cities.setdefault(city, _registration_counts(city=city))
+            _count_registration(bucket, first.who)
+            _count_registration(cities_total, first.who)
+    for row in regions.values():  # offices by name; registrations without an office last
+        row["offices"].sort(key=lambda r: (r["office"] is None, r["name"] or "", r["office"] or ""))
+    ordered = [regions[r] for r in REGIONS] + [r for k, r in regions.items() if k not in REGIONS]
+    listed = offices.centrumsteden_on(latest)  # the 13 of the year's end, then any other seen in the year
+    city_rows = [cities.get(city) or _registration_counts(city=city) for city in listed]
+    city_rows += [row for city, row in cities.items() if city not in listed]
+    return {"first_registrations": {"rows": ordered, "total": total},
+            "centrumsteden": {"rows": city_rows, "total": cities_total}}
 
 
 def _advice(histories: dict[str, _History], year: int) -> dict:
@@ -403,6 +494,22 @@ def tables(rep: dict) -> list[tuple[str, str, list[str], list[list]]]:
                 [[f"{r['agency'] or '-'}/{r['region'] or '-'}", *(r[g] for g in TARGET_GROUPS), r["total"]]
                  for r in reg["rows"]] + [["total", *(reg["total"][g] for g in TARGET_GROUPS),
                                            reg["total"]["total"]]]))
+    first = rep["first_registrations"]
+    groups = list(REGISTRATION_GROUPS)
+    rows = []
+    for region in first["rows"]:
+        rows.append([f"region={region['region'] or '-'}", *(region[g] for g in groups), region["total"]])
+        for office in region["offices"]:
+            rows.append([f"office={office['office'] or '-'}", *(office[g] for g in groups), office["total"]])
+    rows.append(["total", *(first["total"][g] for g in groups), first["total"]["total"]])
+    out.append(("first_registrations", f"Persons with a first registration in {y}, by region, office of "
+                                       f"registration and target group (000 Q1, Tabel 1)",
+                ["region/office", *groups, "total"], rows))
+    cities = rep["centrumsteden"]
+    out.append(("centrumsteden", f"Persons with a first registration in {y} per centrumstad (000 Q1)",
+                ["centrumstad", *groups, "total"],
+                [[f"city={c['city']}", *(c[g] for g in groups), c["total"]] for c in cities["rows"]]
+                + [["total", *(cities["total"][g] for g in groups), cities["total"]["total"]]]))
     adv = rep["advice"]
     out.append(("advice", f"Advice at intake in {y} (000 Q2)",
                 ["advice", "obligated", "share_obligated", "entitled", "share_entitled", "total", "share"],
@@ -452,12 +559,22 @@ def _cell(header: str, value) -> str:
     return str(value)
 
 
+def _row_label(key, names: dict) -> str:
+    """A row key for reading: an office by its name, indented under its region (seed 000's Tabel 1)."""
+    kind, _, code = str(key).partition("=")
+    if kind == "office":
+        return "  " + ("(office not recorded)" if code == "-" else names.get(code) or code)
+    return code if kind in ("region", "city") else str(key)
+
+
 def format_table(rep: dict) -> str:
     """A plain-text rendering (fixed-width tables, shares as percentages)."""
     lines = [f"Inburgering report {rep['year']} — "
              + (f"as journaled on {rep['as_of']}" if rep["as_of"] else f"journal up to {rep['horizon']}")
              + f" — {rep['dossiers']} dossiers"]
+    names = {o["office"]: o["name"] for r in rep["first_registrations"]["rows"] for o in r["offices"]}
     for _, title, headers, rows in tables(rep):
+        rows = [[_row_label(row[0], names), *row[1:]] for row in rows]
         cells = [headers] + [[_cell(h, v) for h, v in zip(headers, row)] for row in rows]
         widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
         lines += ["", title, "  ".join(h.ljust(w) if i == 0 else h.rjust(w)

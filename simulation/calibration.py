@@ -104,6 +104,27 @@ REGISTRATIONS_BRUSSELS = 3_130
 REGISTRATION_WITHIN_1_MONTH = 0.32
 REGISTRATION_WITHIN_3_MONTHS = 0.59
 REGISTRATION_AFTER_1_YEAR = 0.18
+#: Seed 000 (answer to question 181 of 2021), Tabel 1, "totaal" column: persons with a first registration
+#: in 2020 per office of registration (codes of rules/parameters/agency_offices.yaml). The simulation picks
+#: the office of a registration among the offices of the newcomer's region in these proportions.
+OFFICE_REGISTRATIONS_2020 = {
+    "atlas": 4440, "in_gent": 1514,
+    "loket_boom": 126, "loket_geel": 46, "loket_herentals": 101, "loket_hoogstraten": 42, "loket_kapellen": 173,
+    "loket_lier": 190, "loket_mechelen": 399, "loket_mol": 89, "loket_mortsel": 234, "loket_schoten": 57,
+    "loket_turnhout": 707, "loket_willebroek": 52,
+    "contactpunt_hasselt": 492, "regiohuis_limburg": 60, "vestiging_beringen": 157, "vestiging_genk": 274,
+    "vestiging_heusden_zolder": 258, "vestiging_lommel": 17, "vestiging_maasmechelen": 253, "vestiging_pelt": 201,
+    "vestiging_sint_truiden": 173, "vestiging_tongeren": 92,
+    "loket_aalst": 404, "loket_deinze": 152, "loket_dendermonde": 152, "loket_eeklo": 93, "loket_gent": 205,
+    "loket_geraardsbergen": 83, "loket_hamme": 20, "loket_lokeren": 128, "loket_ninove": 94,
+    "loket_oudenaarde": 77, "loket_ronse": 138, "loket_sint_niklaas": 675, "loket_temse": 2, "loket_wetteren": 100,
+    "loket_zele": 23, "loket_zelzate": 78, "loket_zottegem": 25,
+    "infopunt_aarschot": 55, "infopunt_asse": 7, "infopunt_tienen": 76, "vlaams_brabant": 63, "vestiging_diest": 83,
+    "vestiging_dilbeek": 211, "vestiging_halle": 302, "vestiging_leuven": 993, "vestiging_vilvoorde": 685,
+    "loket_ieper": 153, "loket_koksijde": 12, "loket_tielt": 27, "vestiging_brugge": 637, "vestiging_kortrijk": 670,
+    "vestiging_oostende": 547, "vestiging_roeselare": 710,
+    "bon_anderlecht": 84, "bon_brussel": 1579, "bon_molenbeek": 791, "bon_schaarbeek": 144,
+}
 #: 001 §10.2 Figuur 10.2: 82 % of the contracts of 2023 were signed within a month of registration.
 CONTRACT_WITHIN_1_MONTH = 0.82
 #: 001 §4.1, §4.4: 24,912 first contracts in 2023; 11,754 obligated, 13,158 entitled (Flanders + Brussels).

@@ -43,7 +43,7 @@ from typing import Callable, Optional
 
 from rules import b1 as b1_rules
 from rules import dates as legal
-from rules import parameters, target_group
+from rules import geography, offices, parameters, target_group
 from rules.components import at_or_above_pension_age
 
 from . import calibration as cal
@@ -453,6 +453,28 @@ class _Planner:
         signers = self._contracts(registrants)
         self._trajectories(signers)
         self._deal_decisions()
+        self._offices()
+
+    # ----- office of registration (seed 000 Q1, Tabel 1) ---------------------------------
+    def _offices(self) -> None:
+        """Each registration names an office serving the region the person lives in on its day (the moves
+        planned before it), picked in the proportions of seed 000's Tabel 1 (2020); its own random stage,
+        so the other stages draw exactly as before."""
+        rng = self.rng("office")
+        for person in self.persons:
+            for event in person.events:
+                if event["type"] != "registered":
+                    continue
+                on = event["on"]
+                code = person.newcomer["nis_code"]
+                for moved in sorted((e for e in person.events if e["type"] == "moved"), key=lambda e: e["on"]):
+                    if moved["on"] <= on:
+                        code = moved["nis_code"]
+                where = geography.locate(code)
+                serving = offices.offices_of_region(where.region if where else None, date.fromisoformat(on))
+                weights = [cal.OFFICE_REGISTRATIONS_2020.get(o.code, 1) for o in serving]
+                if serving:
+                    event["office"] = rng.choices(serving, weights=weights)[0].code
 
     # ----- registration (001 §10.1) ---------------------------------------------
     def _registration(self, obligated: list[int], entitled: list[int]) -> list[int]:

@@ -38,7 +38,8 @@ class Field:
     exclusive_minimum: Optional[float] = None
     integer: bool = False
     pattern: Optional[str] = None
-    labels: dict = field(default_factory=dict)  # option code → label shown instead of the catalogue's
+    #: option → label shown instead of the catalogue's (the offices' own names, the infractions by id)
+    labels: dict = field(default_factory=dict)
     max_length: Optional[int] = None
 
     @property
@@ -69,6 +70,8 @@ def fields_of(schema: dict, choices: dict | None = None) -> list[Field]:
 def _field(name: str, prop: dict, required: bool, choices: Optional[list]) -> Field:
     if choices is not None:
         return Field(name, "select", required, list(choices))
+    if "x-dated-list" in prop:  # a code of a dated parameter list: the page offers those in force (routes.py)
+        return Field(name, "select", required, [])
     if "enum" in prop:
         return Field(name, "select", required, [v for v in prop["enum"] if v is not None])
     kind = prop.get("type")

@@ -789,6 +789,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "desk.export_json": ("Journaal (JSON)", "Journal (JSON)"),
     "desk.export_csv": ("Journaal (CSV)", "Journal (CSV)"),
     "desk.export_access_csv": ("Toegangslog (CSV)", "Access log (CSV)"),
+
+    # ----- report tables -------------------------------------------------------------
+    "report.first_registrations": ("Personen met een eerste aanmelding, naar regio, loket van aanmelding en doelgroep",
+                                   "Persons with a first registration, by region, office of registration and "
+                                   "target group"),
+    "report.centrumsteden": ("Personen met een eerste aanmelding, per centrumstad",
+                             "Persons with a first registration, per centre city"),
+    "report.no_office": ("loket niet geregistreerd", "office not recorded"),
+    "timeline.registered_office": ("op {day} bij {office}", "on {day} at {office}"),
+    "reportcol.region/office": ("regio / loket", "region / office"),
+    "reportcol.centrumstad": ("centrumstad", "centre city"),
+    "reportcol.undetermined": ("onbepaald", "undetermined"),
+    "field.office": ("Loket van aanmelding", "Office of registration"),
+    "report.city.aalst": ("Aalst", "Aalst"),
+    "report.city.antwerpen": ("Antwerpen", "Antwerp"),
+    "report.city.brugge": ("Brugge", "Bruges"),
+    "report.city.genk": ("Genk", "Genk"),
+    "report.city.gent": ("Gent", "Ghent"),
+    "report.city.hasselt": ("Hasselt", "Hasselt"),
+    "report.city.kortrijk": ("Kortrijk", "Kortrijk"),
+    "report.city.leuven": ("Leuven", "Leuven"),
+    "report.city.mechelen": ("Mechelen", "Mechelen"),
+    "report.city.oostende": ("Oostende", "Ostend"),
+    "report.city.roeselare": ("Roeselare", "Roeselare"),
+    "report.city.sint_niklaas": ("Sint-Niklaas", "Sint-Niklaas"),
+    "report.city.turnhout": ("Turnhout", "Turnhout"),
 }
 
 # ``regularised`` is both an infraction outcome and a residence status; the residence enum

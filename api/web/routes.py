@@ -484,11 +484,21 @@ def _decision_mode(values) -> str:
     return BY_TYPE if values.get("_form") == BY_TYPE or values.get("infraction") else BY_ID
 
 
-def _form_context(event_type: str, view: dict, mode: str = BY_ID,
-                  tr: Optional[Translator] = None) -> tuple[dict, list[forms.Field]]:
+def _form_context(event_type: str, view: dict, mode: str = BY_ID, tr: Optional[Translator] = None,
+                  today: Optional[date] = None) -> tuple[dict, list[forms.Field]]:
     if event_type not in commands.ENFORCEMENT_EVENTS:
         schema = commands.EVENT_SCHEMAS[event_type]
-        return schema, forms.fields_of(schema)
+        fields = forms.fields_of(schema)
+        if event_type == "registered" and today is not None:
+            # the offices serving the dossier's region today (seed 000 Q1), by their own names; the engine
+            # checks the office against the list in force on the registration's own day
+            from rules import offices
+
+            serving = offices.offices_of_region(view.get("region"), today)
+            for f in fields:
+                if f.name == "office":
+                    f.options, f.labels = [o.code for o in serving], {o.code: o.name for o in serving}
+        return schema, fields
     schema = _decision_schema(mode)
     if mode == BY_TYPE:
         return schema, forms.fields_of(schema, {"infraction": _handed_over_types(view)})
@@ -527,7 +537,7 @@ def event_form(request: Request, dossier_id: str, event_type: str) -> Response:
         return allowed
     actor, view = allowed
     mode = _decision_mode(request.query_params)
-    _, fields = _form_context(event_type, view, mode, _tr(request))
+    _, fields = _form_context(event_type, view, mode, _tr(request), views.today(request.app.state.engine))
     log_read(request, actor, dossier_id)
     names = {f.name for f in fields}
     # the day the fact happened: today by the store's business clock, unless the caseworker enters another
@@ -546,7 +556,7 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
     engine = request.app.state.engine
     raw = forms.form_pairs(await request.body())
     mode = _decision_mode({k: v[0] for k, v in raw.items() if v})
-    schema, fields = _form_context(event_type, view, mode, tr)
+    schema, fields = _form_context(event_type, view, mode, tr, views.today(engine))
     sub = forms.parse(fields, raw, tr)
     forms.validate(schema, fields, sub, tr)
     version_text = (raw.get("_version") or [""])[0]

@@ -76,6 +76,14 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     v = tr.v
     if kind == "import":
         return tr.t("timeline.import", id=(p.get("newcomer") or {}).get("id", ""))
+    if kind == "registered" and p.get("office") and p.get("on"):  # seed 000 Q1: the office, by its own name
+        from rules import offices
+
+        try:
+            found = offices.office_on(p["office"], date.fromisoformat(p["on"]))
+        except ValueError:
+            found = None
+        return tr.t("timeline.registered_office", day=p["on"], office=found.name if found else p["office"])
     if kind == "target_group_decided" or (kind == "rule_decision" and p.get("question") == "target_group"):
         text = tr.t("timeline.rule_target_group", target_group=v(p.get("target_group")))
         if p.get("reasons"):
@@ -144,11 +152,19 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
     from engine import reports
 
     out = []
+    office_names = {office["office"]: office["name"] for region in rep.get("first_registrations", {}).get("rows", [])
+                    for office in region["offices"]}
     for section, _title, headers, rows in reports.tables(rep):
-        shown = []
+        shown, nested = [], []
         for row in rows:
             key = str(row[0])
-            if "=" in key:
+            nested.append(key.startswith("office="))
+            if key.startswith("office="):  # an office of Tabel 1: its own name (data of the dated office list)
+                code = key.partition("=")[2]
+                key = office_names.get(code) or (code if code != "-" else tr.t("report.no_office"))
+            elif key.startswith("city="):
+                key = tr.t(f"report.city.{key.partition('=')[2]}")
+            elif "=" in key:
                 prefix, _, code = key.partition("=")
                 key = tr.v(code)
             elif "/" in key:
@@ -157,7 +173,8 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
                 key = tr.v(key) if key != "total" else tr.t("reportcol.total")
             shown.append([key] + [_cell(h, value) for h, value in zip(headers[1:], row[1:])])
         out.append({"section": section, "title": tr.t(f"report.{section}"),
-                    "headers": [_header(tr, h) for h in headers], "rows": shown})
+                    "headers": [_header(tr, h) for h in headers], "rows": shown, "nested": nested,
+                    "grouped": any(nested)})
     return out
 
 

@@ -67,3 +67,26 @@ def test_population_plan_matches_the_published_delays(population):
     within_3 = sum(on <= add_months(start, 3) for start, on in registered) / len(registered)
     late = sum(on > add_months(start, 12) for start, on in registered) / len(registered)
     assert abs(within_1 - 0.32) < 0.01 and abs(within_3 - 0.59) < 0.01 and abs(late - 0.18) < 0.01
+
+
+def test_every_registration_names_an_office_of_the_region_it_happens_in(population):
+    """Seed 000 Q1: the simulated registrations name an office serving the person's region on the day,
+    in about the proportions of Tabel 1 within a region."""
+    from rules import offices
+
+    seen = Counter()
+    for person in population.persons:
+        for event in person.events:
+            if event["type"] != "registered":
+                continue
+            code = person.newcomer["nis_code"]
+            for moved in sorted((e for e in person.events if e["type"] == "moved"), key=lambda e: e["on"]):
+                if moved["on"] <= event["on"]:
+                    code = moved["nis_code"]
+            office = offices.office_on(event["office"], date.fromisoformat(event["on"]))
+            assert office is not None and office.region == geography.locate(code).region, (person.id, event)
+            seen[event["office"]] += 1
+    # Vestiging Leuven had 993 of Vlaams-Brabant's 2,475 first registrations in 2020, Infopunt Asse 7
+    brabant = {o: n for o, n in seen.items() if offices.office_on(o, date(2023, 1, 1)).region == "vlaams_brabant"}
+    assert max(brabant, key=brabant.get) == "vestiging_leuven"
+    assert brabant.get("infopunt_asse", 0) < brabant["vestiging_leuven"] / 10

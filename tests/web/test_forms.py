@@ -22,7 +22,7 @@ def test_schema_types_become_the_right_inputs():
     assert kinds("pnt_hours") == {"hours": "number"}
     assert kinds("activity") == {"kind": "select", "from": "date", "to": "date"}
     assert kinds("moved") == {"nis_code": "text"}
-    assert kinds("registered") == {}
+    assert kinds("registered") == {"office": "select"}  # its options: the offices the page finds in force
     test_result = {f.name: f for f in forms.fields_of(EVENT_SCHEMAS["test_result"])}
     assert test_result["component"].required and not test_result["level"].required
     assert (test_result["core_percent"].minimum, test_result["core_percent"].maximum) == (0, 100)
