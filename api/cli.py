@@ -70,7 +70,7 @@ def read_newcomer_lines(path: Path) -> list[dict]:
     from rules import geography
 
     if not path.exists():
-        raise InvalidInput(str(path), "no such file")
+        raise InvalidInput(str(path), "no such file", code="file_not_found", params={"file": str(path)})
     newcomers, problems = [], []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -91,7 +91,8 @@ def read_newcomer_lines(path: Path) -> list[dict]:
     if duplicates:
         problems.append(f"duplicate newcomer ids in the file: {', '.join(duplicates)}")
     if problems:
-        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(problems))
+        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(problems), code="nothing_imported",
+                           params={"problems": len(problems)})
     return newcomers
 
 

@@ -155,7 +155,7 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
                 key = " / ".join(tr.v(part) if part != "-" else "–" for part in key.split("/"))
             else:
                 key = tr.v(key) if key != "total" else tr.t("reportcol.total")
-            shown.append([key] + [_cell(h, value) for h, value in zip(headers[1:], row[1:])])
+            shown.append([key] + [_cell(tr, h, value) for h, value in zip(headers[1:], row[1:])])
         out.append({"section": section, "title": tr.t(f"report.{section}"),
                     "headers": [_header(tr, h) for h in headers], "rows": shown})
     return out
@@ -165,9 +165,37 @@ def _header(tr: Translator, header: str) -> str:
     return tr.t(f"reportcol.{header}")
 
 
-def _cell(header: str, value) -> str:
+def _cell(tr: Translator, header: str, value) -> str:
+    """A figure in the reader's format: shares as ``12,5 %``, counts as ``1.234``, months as ``7,5``."""
+    from . import messages
+
     if value is None:
-        return "–"
+        return tr.t("common.none")
     if header.startswith("share") or header.endswith("rate"):
-        return f"{value * 100:.1f}%"
+        return messages.percent(tr.lang, value * 100)
+    if isinstance(value, (int, float)):
+        return messages.number(tr.lang, value, None if isinstance(value, int) else 1)
     return str(value)
+
+
+def divergence_text(tr: Translator, divergence: dict) -> str:
+    """A replay's first divergence (:mod:`engine.replay`) in the reader's words: what differs at which
+    journal line; the English ``message`` stays for logs and the API."""
+    from . import messages
+
+    seq = divergence.get("seq")
+    seq = tr.t("common.none") if seq is None else str(seq)
+    field = divergence.get("field")
+    if divergence.get("kind") == "tamper":
+        return tr.t("divergence.tamper", seq=seq)
+    if field in ("entry", "decision", "kind", "hash"):
+        return tr.t(f"divergence.{field}", seq=seq)
+    return tr.t("divergence.field", seq=seq, field=messages.field_label(tr.lang, field))
+
+
+def state_divergence_text(tr: Translator, divergence: dict) -> str:
+    """The as-of check's divergence: the stored state differs from the journal's fold in these fields."""
+    from . import messages
+
+    fields = ", ".join(messages.field_label(tr.lang, name) for name in divergence.get("fields", ()))
+    return tr.t("divergence.state", fields=fields or tr.t("common.none"))
