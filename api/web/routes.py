@@ -675,8 +675,9 @@ def report_png(request: Request, year: int) -> Response:
     rep = _report_or_none(request, year)
     if rep is None:
         return PlainTextResponse("bad year", status_code=422, headers=SECURITY_HEADERS)
+    from . import charts
     buffer = io.BytesIO()
-    reports.to_png(rep, buffer)
+    charts.to_png(_tr(request), rep, buffer)
     return Response(buffer.getvalue(), media_type="image/png", headers=SECURITY_HEADERS)
 
 

@@ -150,11 +150,12 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
             key = str(row[0])
             if "=" in key:
                 prefix, _, code = key.partition("=")
-                key = tr.v(code)
+                key = tr.t("chart.no_advice") if code == "none" else tr.v(code)
             elif "/" in key:
                 key = " / ".join(tr.v(part) if part != "-" else "–" for part in key.split("/"))
             else:
-                key = tr.v(key) if key != "total" else tr.t("reportcol.total")
+                key = (tr.t("reportcol.total") if key == "total" else tr.t("chart.no_advice") if key == "none"
+                       else tr.v(key))
             shown.append([key] + [_cell(tr, h, value) for h, value in zip(headers[1:], row[1:])])
         out.append({"section": section, "title": tr.t(f"report.{section}"),
                     "headers": [_header(tr, h) for h in headers], "rows": shown})
