@@ -164,6 +164,12 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
         return error_response(422, "InvalidInput", "$: body is not valid JSON", "$", code="invalid_json",
                               params={"path": "$", "detail": "body is not valid JSON"}, request=request)
     code = f"http_{exc.status_code}" if exc.status_code in _HTTP_ERRORS else "http_error"
+    if _is_web(request) and exc.status_code != 401:
+        # a page of the web interface (an unknown /ui/ path, a method not allowed): the error page, in Dutch
+        from api.web.messages import error_text
+        from api.web.routes import error_page
+        from api.web.session import language
+        return error_page(request, exc.status_code, error_text(language(request), code, {"status": exc.status_code}))
     return error_response(exc.status_code, _HTTP_ERRORS.get(exc.status_code, "HTTPError"), str(exc.detail),
                           headers=getattr(exc, "headers", None), code=code,
                           params={"status": exc.status_code, "detail": str(exc.detail)}, request=request)

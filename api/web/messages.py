@@ -150,8 +150,10 @@ class _Params(dict):
         return translate(self.lang, "common.none")
 
 
-def error_text(lang: Optional[str], code: str, params: Optional[dict] = None, path: Optional[str] = None) -> str:
-    """The reader's sentence for an error ``code`` with its ``params``."""
+def error_text(lang: Optional[str], code: str, params: Optional[dict] = None, path: Optional[str] = None,
+               *, on_field: bool = False) -> str:
+    """The reader's sentence for an error ``code`` with its ``params``; ``on_field``: shown next to the
+    field it is about, so without the field's name in front."""
     lang = normalise(lang)
     params = dict(params or {})
     path = path if path is not None else params.get("path")
@@ -165,12 +167,17 @@ def error_text(lang: Optional[str], code: str, params: Optional[dict] = None, pa
     if code == "on_before_step":
         step_key = f"code.step.{params.get('step')}"
         context["step"] = translate(lang, step_key) if step_key in MESSAGES else value_label(lang, params.get("step"))
-    return MESSAGES[key][LANGUAGES.index(lang)].format_map(context)
+    text = MESSAGES[key][LANGUAGES.index(lang)]
+    if on_field and text.startswith("{field}: "):
+        text = text[len("{field}: "):]
+        text = text[:1].upper() + text[1:]
+    return text.format_map(context)
 
 
-def of_error(lang: Optional[str], err) -> str:
+def of_error(lang: Optional[str], err, *, on_field: bool = False) -> str:
     """:func:`error_text` of an :class:`engine.errors.EngineError` (or anything with ``code``/``params``)."""
-    return error_text(lang, getattr(err, "code", "error"), getattr(err, "params", {}), getattr(err, "path", None))
+    return error_text(lang, getattr(err, "code", "error"), getattr(err, "params", {}), getattr(err, "path", None),
+                      on_field=on_field)
 
 
 # ----- Accept-Language -----------------------------------------------------------------------

@@ -486,7 +486,7 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
             engine.handle(dossier_id, event_type, sub.payload, actor=actor, expected_version=expected)
         except InvalidInput as err:
             name = forms.field_of_path(err.path, fields)
-            message = messages.of_error(tr.lang, err)
+            message = messages.of_error(tr.lang, err, on_field=bool(name))
             if name:
                 sub.errors[name] = message
             else:
