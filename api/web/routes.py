@@ -421,7 +421,7 @@ def dossier(request: Request, dossier_id: str) -> Response:
 @router.get(PREFIX + "/processes/{name}/{version}.bpmn")
 def process_xml(request: Request, name: str, version: int) -> Response:
     session.require_role(request, *ROLES)
-    source = diagram.definition_source(request.app.state.engine, name, version)
+    source = diagram.drawing_source(request.app.state.engine, name, version)
     if source is None:
         return PlainTextResponse("not found", status_code=404, headers=SECURITY_HEADERS)
     return Response(source, media_type="application/xml",

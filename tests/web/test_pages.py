@@ -303,6 +303,27 @@ def test_the_diagram_xml_is_the_deployed_definition(client, engine):
     assert client.get("/ui/processes/trajectory/999.bpmn").status_code == 404
 
 
+def test_an_older_version_differing_only_in_its_drawing_is_drawn_with_todays(client, engine):
+    """A version deployed before a BPMNDI-only fix (wider label bounds) is drawn with today's file; one whose
+    model differs keeps its own XML."""
+    from sqlmodel import Session
+
+    from engine.processes import PROCESS_DIR
+
+    today = (PROCESS_DIR / "trajectory.bpmn").read_text(encoding="utf-8")
+    label = '<dc:Bounds x="774" y="555" width="72" height="14" />'
+    assert today.count(label) == 1
+    older_drawing = today.replace(label, '<dc:Bounds x="782" y="555" width="56" height="14" />')
+    other_model = today.replace('name="Aangemeld"', 'name="Aangemeld (oud)"')
+    with Session(engine.db) as session:
+        [drawn] = engine.processes.deploy(session, {"trajectory": older_drawing.encode()}, at="2024-01-01T00:00:00")
+        [modelled] = engine.processes.deploy(session, {"trajectory": other_model.encode()}, at="2024-01-02T00:00:00")
+        session.commit()
+    sign_in(client, "auditor")
+    assert client.get(f"/ui/processes/trajectory/{drawn.version}.bpmn").text == today
+    assert client.get(f"/ui/processes/trajectory/{modelled.version}.bpmn").text == other_model
+
+
 def test_dossier_page_shows_the_facts_deadlines_and_timeline(client, engine, dossier):
     page = client.get("/ui/dossiers/n1").text
     assert "gezinshereniging met derdelander" in page
