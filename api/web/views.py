@@ -61,7 +61,7 @@ def short_time(iso: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def due_day(iso: Optional[str]) -> str:
+def _due_day(iso: Optional[str]) -> str:
     if not iso:
         return ""
     try:
@@ -71,9 +71,18 @@ def due_day(iso: Optional[str]) -> str:
 
 
 def timeline_line(tr: Translator, entry: dict) -> str:
-    """One journal entry as a short sentence (the full payload stays in the audit view)."""
+    """One journal entry as a short sentence (the full payload stays in the audit view); its days in the
+    reader's format (``15 april 2024``)."""
+    from . import messages
+
     kind, p = entry["kind"], entry.get("payload") or {}
     v = tr.v
+
+    def due_day(iso):  # the day of an instant, in words
+        return messages.day(tr.lang, _due_day(iso)) if iso else ""
+
+    def d(value):
+        return messages.day(tr.lang, value) if value else tr.t("common.none")
     if kind == "import":
         return tr.t("timeline.import", id=(p.get("newcomer") or {}).get("id", ""))
     if kind == "target_group_decided" or (kind == "rule_decision" and p.get("question") == "target_group"):
@@ -100,28 +109,28 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     if kind == "component_fulfilled":
         return tr.t("timeline.component_fulfilled", component=v(p.get("component")), by=v(p.get("by")))
     if kind == "deadline_fired":
-        return tr.t("timeline.timer_fired", timer=v(p.get("name")), day=p.get("last_timely"))
+        return tr.t("timeline.timer_fired", timer=v(p.get("name")), day=d(p.get("last_timely")))
     if kind == "timer_fired":
-        return tr.t("timeline.timer_fired", timer=v(p.get("timer")), day=p.get("last_timely_day"))
+        return tr.t("timeline.timer_fired", timer=v(p.get("timer")), day=d(p.get("last_timely_day")))
     if kind in ("infraction_established", "handed_over"):
         return tr.t(f"timeline.{'infraction' if kind == 'infraction_established' else kind}",
                     type=v(p.get("type")), infraction=p.get("infraction"))
     if kind == "notice_issued":
-        return tr.t("timeline.notice_issued", infraction=p.get("infraction"), day=p.get("regularisation_last_day"))
+        return tr.t("timeline.notice_issued", infraction=p.get("infraction"), day=d(p.get("regularisation_last_day")))
     if kind == "infraction_closed":
         return tr.t("timeline.infraction_closed", infraction=p.get("infraction"), outcome=v(p.get("outcome")))
     if kind == "decision_recorded":
         text = tr.t("timeline.decision_recorded", infraction=p.get("infraction"), decision=v(p.get("decision")))
         return f"{text} (€ {p['fine_eur']})" if p.get("fine_eur") is not None else text
     if kind == "attest_issued":
-        return tr.t("timeline.attest_issued", day=p.get("attest_on"))
+        return tr.t("timeline.attest_issued", day=d(p.get("attest_on")))
     if kind == "b1_checked":
         return tr.t("timeline.b1_checked", outcome=v(p.get("outcome")))
     if kind == "deadline_extended":
         return tr.t("timeline.deadline_extended", deadline=v(p.get("name", p.get("deadline"))),
-                    old=p.get("previous", p.get("from")), new=p.get("last_timely", p.get("to")))
+                    old=d(p.get("previous", p.get("from"))), new=d(p.get("last_timely", p.get("to"))))
     if kind == "deadline_armed":
-        return tr.t("timeline.deadline_armed", deadline=v(p.get("name", p.get("deadline"))), start=p.get("start"))
+        return tr.t("timeline.deadline_armed", deadline=v(p.get("name", p.get("deadline"))), start=d(p.get("start")))
     if kind in ("deadline_stopped", "deadline_met", "deadline_withdrawn"):
         return tr.t("timeline.deadline_stopped", deadline=v(p.get("name", p.get("deadline"))))
     if kind == "annulment_requested":
@@ -131,11 +140,11 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     if kind == "waiting":
         return tr.t("timeline.waiting", steps=tr.vs(p.get("steps") or []))
     if kind == "suspension_recorded":
-        return tr.t("timeline.suspension", start=p.get("start"), end=p.get("end"), days=p.get("days_added"))
+        return tr.t("timeline.suspension", start=d(p.get("start")), end=d(p.get("end")), days=p.get("days_added"))
     if kind == "newcomer_changed":
         return tr.t("timeline.newcomer_changed", field=v(p.get("field")), value=v(p.get("value")))
     if "on" in p:  # a step recorded with the day it happened
-        return tr.t("timeline.on_day", day=p.get("on"))
+        return tr.t("timeline.on_day", day=d(p.get("on")))
     return ""
 
 
