@@ -92,11 +92,6 @@ def error_key(code: str, params: Optional[dict] = None) -> str:
     return f"code.{code}"
 
 
-def has_text(code: str, lang: str = "nl") -> bool:
-    entry = MESSAGES.get(f"code.{code}")
-    return entry is not None and bool(entry[LANGUAGES.index(lang)].strip())
-
-
 def field_label(lang: str, path_or_name: Optional[str]) -> str:
     """``$.fine_eur`` (or ``fine_eur``) → the field's label; an unknown path stays as it is."""
     if not path_or_name:
@@ -204,5 +199,5 @@ def negotiate(header: Optional[str]) -> Optional[str]:
     return min(ranked)[2] if ranked else None
 
 
-__all__ = ["day", "error_key", "error_text", "euro", "field_label", "has_text", "negotiate", "number", "of_error",
+__all__ = ["day", "error_key", "error_text", "euro", "field_label", "negotiate", "number", "of_error",
            "percent", "plural"]
