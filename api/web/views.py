@@ -6,7 +6,7 @@ from typing import Optional
 
 from engine.clock import business_date
 
-from .i18n import Translator
+from .i18n import MESSAGES, Translator
 
 #: the caseworker steps and the events that advance or concern each (suggested first on the dossier page)
 STEP_EVENTS = {
@@ -200,12 +200,19 @@ def divergence_text(tr: Translator, divergence: dict) -> str:
         return tr.t("divergence.tamper", seq=seq)
     if field in ("entry", "decision", "kind", "hash"):
         return tr.t(f"divergence.{field}", seq=seq)
-    return tr.t("divergence.field", seq=seq, field=messages.field_label(tr.lang, field))
+    return tr.t("divergence.field", seq=seq, field=_state_label(tr, field))
+
+
+def _state_label(tr: Translator, name) -> str:
+    """A field of the dossier's state by its label: a form field's, else the dossier page's, else as named."""
+    from . import messages
+
+    if f"field.{name}" not in MESSAGES and f"dossier.{name}" in MESSAGES:
+        return tr.t(f"dossier.{name}")
+    return messages.field_label(tr.lang, name)
 
 
 def state_divergence_text(tr: Translator, divergence: dict) -> str:
     """The as-of check's divergence: the stored state differs from the journal's fold in these fields."""
-    from . import messages
-
-    fields = ", ".join(messages.field_label(tr.lang, name) for name in divergence.get("fields", ()))
+    fields = ", ".join(_state_label(tr, name) for name in divergence.get("fields", ()))
     return tr.t("divergence.state", fields=fields or tr.t("common.none"))

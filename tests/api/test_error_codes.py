@@ -184,6 +184,24 @@ def test_accept_language(header, lang):
     assert messages.negotiate(header) == lang
 
 
+@pytest.mark.parametrize("divergence, expected", [
+    ({"kind": "tamper", "seq": 3, "field": "hash", "message": "journal chain broken at seq 3: edited"},
+     "De keten van het journaal is verbroken bij volgnummer 3."),
+    ({"kind": "divergence", "seq": 12, "field": "decision", "message": "decision recorded at seq 12 ..."},
+     "Volgnummer 12: de herafspeling neemt een andere beslissing dan het journaal."),
+    ({"kind": "divergence", "seq": 7, "field": "registered_on", "message": "seq 7 (...): registered_on differs"},
+     "Volgnummer 7: Aangemeld op wijkt af van het journaal."),
+])
+def test_replay_divergence_in_the_readers_words(divergence, expected):
+    from api.web import views
+    from api.web.i18n import Translator
+
+    assert views.divergence_text(Translator("nl"), divergence) == expected
+    assert not ENGLISH.search(expected)
+    assert views.state_divergence_text(Translator("nl"), {"fields": ["registered_on", "advice"]}) == \
+        "De opgeslagen toestand wijkt af van het journaal in: Aangemeld op, Advies."
+
+
 # ----- through the API ----------------------------------------------------------------------------
 def _refused_event(client, auth, language: str | None):
     caseworker = auth("caseworker", "atlas")
