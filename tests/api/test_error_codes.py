@@ -239,3 +239,14 @@ def test_api_validation_and_http_errors_carry_codes(client, auth):
     guarded = client.get("/dossiers/a%00b", headers=caseworker)
     assert guarded.status_code == 422 and guarded.json()["code"] == "bad_request_text"
     assert not ENGLISH.search(guarded.json()["message"])
+
+
+def test_api_report_for_people_is_dutch_unless_asked_otherwise(client, auth):
+    auditor = auth("auditor")
+    dutch = client.get("/reports/2024?format=text", headers=auditor)
+    assert dutch.status_code == 200 and dutch.headers["Content-Language"] == "nl"
+    assert dutch.text.startswith("Inburgeringsrapport 2024") and "(000 Q1)" not in dutch.text
+    english = client.get("/reports/2024?format=text", headers={**auditor, "Accept-Language": "en-GB"})
+    assert english.text.startswith("Civic-integration report 2024") and english.headers["Content-Language"] == "en"
+    chart = client.get("/reports/2024?format=png", headers=auditor)
+    assert chart.status_code == 200 and chart.content[:4] == b"\x89PNG"
