@@ -82,16 +82,43 @@ def _flat_routes(routes) -> list:
     return out
 
 
-def error_response(status: int, error: str, message: str, path: str | None = None,
-                   headers: dict | None = None, *, code: str | None = None,
-                   params: dict | None = None) -> JSONResponse:
-    body = {"error": error, "message": message}
+def error_body(error: str, message: str, path: str | None = None, *, code: str, params: dict | None = None,
+               lang: str | None = None) -> dict:
+    """The one error shape. ``message`` is the English developer text unless the request's
+    ``Accept-Language`` names Dutch or English: then it is the catalogue's sentence for ``code``
+    in that language (:func:`api.web.messages.error_text`); ``code`` and ``params`` never change."""
+    from api.web.messages import error_text
+
+    params = params or {}
+    body = {"error": error, "message": error_text(lang, code, params, path) if lang else message}
     if path is not None:
         body["path"] = path
-    if code is not None:
-        body["code"] = code
-        body["params"] = params or {}
-    return JSONResponse(body, status_code=status, headers=headers)
+    body["code"] = code
+    body["params"] = params
+    return body
+
+
+def language_of(request_or_scope) -> str | None:
+    """The language the request's ``Accept-Language`` prefers among nl/en (None without one)."""
+    from api.web.messages import negotiate
+
+    if isinstance(request_or_scope, dict):
+        header = next((value.decode("latin-1") for name, value in request_or_scope.get("headers", ())
+                       if name == b"accept-language"), None)
+    else:
+        header = request_or_scope.headers.get("accept-language")
+    return negotiate(header)
+
+
+def error_response(status: int, error: str, message: str, path: str | None = None,
+                   headers: dict | None = None, *, code: str, params: dict | None = None,
+                   request: Request | None = None) -> JSONResponse:
+    lang = language_of(request) if request is not None else None
+    headers = dict(headers or {})
+    if lang:
+        headers["Content-Language"] = lang
+    return JSONResponse(error_body(error, message, path, code=code, params=params, lang=lang), status_code=status,
+                        headers=headers or None)
 
 
 async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
@@ -102,10 +129,12 @@ async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
         params = dict(exc.params)
         if exc.path.startswith(_REDACTED_PATHS):
             params["detail"] = "invalid national register number"
-        return error_response(exc.status, type(exc).__name__, message, exc.path, code=exc.code, params=params)
+        return error_response(exc.status, type(exc).__name__, message, exc.path, code=exc.code, params=params,
+                              request=request)
     if exc.status >= 500:
         log.error("engine error on %s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(exc.status, type(exc).__name__, exc.message, code=exc.code, params=exc.params)
+    return error_response(exc.status, type(exc).__name__, exc.message, code=exc.code, params=exc.params,
+                          request=request)
 
 
 def json_path(loc) -> str:
@@ -120,26 +149,38 @@ async def validation_error(request: Request, exc: RequestValidationError):
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     path = json_path(first.get("loc", ()))
     message = f"{path}: {first.get('msg', 'invalid')}"
+    params = {"path": path, "type": str(first.get("type", "invalid"))}
     if _is_web(request):
+        from api.web.messages import error_text
         from api.web.routes import error_page
-        return error_page(request, 422, message)
-    return error_response(422, "InvalidInput", message, path)
+        from api.web.session import language
+        return error_page(request, 422, error_text(language(request), "invalid_request", params, path))
+    return error_response(422, "InvalidInput", message, path, code="invalid_request", params=params, request=request)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
         # FastAPI's own body parsing (routes with a model body): bytes that are not JSON are invalid input
-        return error_response(422, "InvalidInput", "$: body is not valid JSON", "$", code="invalid_input",
-                              params={"path": "$", "detail": "body is not valid JSON"})
+        return error_response(422, "InvalidInput", "$: body is not valid JSON", "$", code="invalid_json",
+                              params={"path": "$", "detail": "body is not valid JSON"}, request=request)
+    code = f"http_{exc.status_code}" if exc.status_code in _HTTP_ERRORS else "http_error"
+    if _is_web(request) and exc.status_code != 401:
+        # a page of the web interface (an unknown /ui/ path, a method not allowed): the error page, in Dutch
+        from api.web.messages import error_text
+        from api.web.routes import error_page
+        from api.web.session import language
+        return error_page(request, exc.status_code, error_text(language(request), code, {"status": exc.status_code}))
     return error_response(exc.status_code, _HTTP_ERRORS.get(exc.status_code, "HTTPError"), str(exc.detail),
-                          headers=getattr(exc, "headers", None))
+                          headers=getattr(exc, "headers", None), code=code,
+                          params={"status": exc.status_code, "detail": str(exc.detail)}, request=request)
 
 
 async def overflow_error(request: Request, exc: OverflowError) -> JSONResponse:
     """A date computed from the input left the calendar (e.g. a deadline pushed past year 9999)."""
     log.warning("date arithmetic overflow on %s %s", request.method, request.url.path)
     return error_response(422, "InvalidInput", "$: the dates given push a computed date outside the calendar; "
-                                               "nothing was changed", "$")
+                                               "nothing was changed", "$", code="date_overflow", params={"path": "$"},
+                          request=request)
 
 
 def _is_web(request_or_scope) -> bool:
@@ -186,8 +227,9 @@ class CatchAll:
                       describe(exc), "".join(traceback.format_tb(exc.__traceback__)))
             if tracked.started:
                 raise  # the server closes the connection: nothing else can be said now
-            await _send_json(send, 500, {"error": "InternalError", "correlation_id": correlation,
-                                         "message": f"internal error; quote {correlation} to the operators"},
+            body = error_body("InternalError", f"internal error; quote {correlation} to the operators",
+                              code="internal_error", params={"correlation_id": correlation}, lang=language_of(scope))
+            await _send_json(send, 500, {**body, "correlation_id": correlation},
                              [(b"connection", b"close"), (b"x-correlation-id", correlation.encode())])
 
 
@@ -227,7 +269,7 @@ class BodyLimit:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 if not value.isdigit() or int(value) > limit:
-                    return await self._refuse(send, limit)
+                    return await self._refuse(send, limit, scope)
         seen = 0
         tracked = _Tracked(send)
 
@@ -245,13 +287,14 @@ class BodyLimit:
         except BodyTooLarge:
             if tracked.started:
                 raise
-            await self._refuse(send, limit)
+            await self._refuse(send, limit, scope)
 
     @staticmethod
-    async def _refuse(send, limit: int) -> None:
+    async def _refuse(send, limit: int, scope=None) -> None:
         # The rest of the body is not read: the connection is closed after the answer.
-        await _send_json(send, 413, {"error": "PayloadTooLarge", "message": f"the body is larger than {limit} bytes",
-                                     "path": "$"}, [(b"connection", b"close")])
+        await _send_json(send, 413, error_body("PayloadTooLarge", f"the body is larger than {limit} bytes", "$",
+                                               code="payload_too_large", params={"limit": limit},
+                                               lang=language_of(scope or {})), [(b"connection", b"close")])
 
 
 def bad_text(value: str) -> str | None:
@@ -282,7 +325,8 @@ class InputGuard:
         if problem is None:
             return await self.app(scope, receive, send)
         path, message = problem
-        await _send_json(send, 422, {"error": "InvalidInput", "message": f"{path}: {message}", "path": path})
+        await _send_json(send, 422, error_body("InvalidInput", f"{path}: {message}", path, code="bad_request_text",
+                                               params={"path": path, "detail": message}, lang=language_of(scope)))
 
     @staticmethod
     def _problem(scope) -> tuple[str, str] | None:

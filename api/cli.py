@@ -9,7 +9,7 @@
     inburgering scenario run FILE_OR_DIR... [--out F] [--database URL]
     inburgering replay [--dossier ID | --all] [--out F] [--database URL]
     inburgering dossier as-of ID DATE [--database URL]
-    inburgering report --year Y [--as-of DATE] [--format table|csv|json|png] [--out F]
+    inburgering report --year Y [--as-of DATE] [--format table|csv|json|png] [--out F] [--lang nl|en]
     inburgering simulate [--year 2023] [--scale F] [--seed N] [--until DATE] [--database URL] [--workers N]
                          [--reform REFORM.yaml [--csv F] [--chart F.png]]
 
@@ -94,12 +94,13 @@ def read_newcomer_lines(path: Path) -> list[dict]:
     from engine.desk import check_lines
 
     if not path.exists():
-        raise InvalidInput(str(path), "no such file")
+        raise InvalidInput(str(path), "no such file", code="file_not_found", params={"file": str(path)})
     newcomers, problems = check_lines(path.read_text())
     if problems:
         lines = [f"line {p['line']}: " + (f"{p['path']}: " if p["path"] != "$" else "") + p["message"]
                  for p in problems]
-        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(lines))
+        raise InvalidInput(str(path), "nothing imported:\n  " + "\n  ".join(lines), code="nothing_imported",
+                           params={"problems": len(problems)})
     return [newcomer for _, newcomer in newcomers]
 
 
@@ -479,14 +480,21 @@ def report(year: int = typer.Option(..., "--year", help="Calendar year."),
                                                                      "this date (YYYY-MM-DD): the published 'foto'."),
            fmt: str = typer.Option("table", "--format", help="table | csv | json | png (png needs --out)."),
            out: Optional[Path] = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+           lang: str = typer.Option("nl", "--lang", help="nl | en: the language of the table and the chart "
+                                                          "(csv and json are language-neutral)."),
            database: Optional[str] = DatabaseOption) -> None:
     """The yearly figures parliament asks for, from the journal alone (TRAJECTORY.md §8)."""
+    from api.web import charts, messages
+    from api.web.i18n import LANGUAGES, Translator
     from engine import reports
 
     if fmt not in ("table", "csv", "json", "png"):
         _fail(f"--format: {fmt!r} is not one of table, csv, json, png")
     if fmt == "png" and out is None:
         _fail("--format png needs --out FILE.png")
+    if lang not in LANGUAGES:
+        _fail(f"--lang: {lang!r} is not one of {', '.join(LANGUAGES)}")
+    tr = Translator(lang)
     try:
         on = date.fromisoformat(as_of) if as_of else None
     except ValueError:
@@ -494,12 +502,12 @@ def report(year: int = typer.Option(..., "--year", help="Calendar year."),
     try:
         rep = reports.report(_audit_url(database), year, on)
     except EngineError as error:
-        _fail(error.message)
+        _fail(messages.of_error(lang, error))
     if fmt == "png":
-        reports.to_png(rep, out)
+        charts.to_png(tr, rep, out)
         err.print(f"wrote {out}", highlight=False)
         return
-    text = {"table": reports.format_table, "csv": reports.to_csv,
+    text = {"table": lambda r: charts.to_text(tr, r), "csv": reports.to_csv,
             "json": lambda r: json.dumps(r, indent=2) + "\n"}[fmt](rep)
     if out:
         out.write_text(text)

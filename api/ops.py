@@ -32,5 +32,9 @@ def install_middleware(app: FastAPI) -> None:
 
 async def incident_raised(request: Request, exc: IncidentRaised) -> JSONResponse:
     """500 naming the incident an operator will find under ``/admin/incidents/{id}``."""
-    return JSONResponse({"error": "InternalError", "message": exc.message, "incident": exc.incident_id},
-                        status_code=500)
+    from .app import error_body, language_of
+
+    lang = language_of(request)
+    body = error_body("InternalError", exc.message, code=exc.code, params=exc.params, lang=lang)
+    return JSONResponse({**body, "incident": exc.incident_id}, status_code=500,
+                        headers={"Content-Language": lang} if lang else None)

@@ -49,7 +49,8 @@ def state_as_of(source, dossier_id: str, as_of: date, *, known_on: Optional[date
                                "known_on": known_on.isoformat() if known_on else None})
     if known_on is not None and known_on < as_of:
         raise InvalidInput("$.known_on", f"known_on ({known_on}) is before as_of ({as_of}): a day cannot be "
-                                         "known before it ends", code="known_on_before_as_of")
+                                         "known before it ends", code="known_on_before_as_of",
+                           params={"known_on": known_on.isoformat(), "as_of": as_of.isoformat()})
     state = projection.fold(dossier_id, facts, as_of=as_of, known_on=known_on)
     divergence = None
     checkable = stored_state is not None and all(e.schema_version >= 2 for e in recorded)

@@ -158,11 +158,22 @@ def validate(schema_key: str, body) -> None:
             raise InvalidInput("$.office", f"{err.instance!r} is not an office", code="unknown_office",
                                params={"office": err.instance})
         path, message = _explain(schema_key, err)
-        raise InvalidInput(path, message, code="schema", params={"rule": err.validator})
+        raise InvalidInput(path, message, code="schema", params={"rule": err.validator, **_names(err)})
     schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
     for name in _date_fields(schema):
         if name in body:
             parse_date(body[name], f"$.{name}")
+
+
+def _names(err) -> dict:
+    """The property names a ``required`` or ``additionalProperties`` error is about (its path is the
+    object's), so a reader's language can name them without parsing the English message."""
+    instance = err.instance if isinstance(err.instance, dict) else {}
+    if err.validator == "required" and isinstance(err.validator_value, list):
+        return {"missing": [name for name in err.validator_value if name not in instance]}
+    if err.validator == "additionalProperties" and isinstance(err.schema.get("properties"), dict):
+        return {"unexpected": sorted(name for name in instance if name not in err.schema["properties"])}
+    return {}
 
 
 def _explain(schema_key: str, err) -> tuple[str, str]:
@@ -184,25 +195,30 @@ def parse_date(value: str, path: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(path, f"{value} is not a calendar date") from None
+        raise InvalidInput(path, f"{value} is not a calendar date", code="not_a_date",
+                           params={"value": value}) from None
     if not MIN_DATE <= day <= MAX_DATE:
-        raise InvalidInput(path, f"{value} is outside the supported range {MIN_DATE}..{MAX_DATE}")
+        raise InvalidInput(path, f"{value} is outside the supported range {MIN_DATE}..{MAX_DATE}",
+                           code="date_outside_calendar", params={"value": value, "min": MIN_DATE.isoformat(),
+                                                                 "max": MAX_DATE.isoformat()})
     return day
 
 
 def validate_event(event_type: str, payload) -> None:
     if event_type not in EVENT_SCHEMAS:
-        raise InvalidInput("$.type", f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+        raise InvalidInput("$.type", f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}",
+                           code="unknown_event_type", params={"type": str(event_type)})
     validate(event_type, payload)
 
 
 def validate_newcomer(newcomer) -> None:
     validate("__newcomer__", newcomer)
     if date.fromisoformat(newcomer["birth_date"]) > date.fromisoformat(newcomer["obligation_start"]):
-        raise InvalidInput("$.birth_date", "birth date is after the obligation start")
+        raise InvalidInput("$.birth_date", "birth date is after the obligation start",
+                           code="birth_after_obligation_start")
     insz = newcomer.get("insz") if isinstance(newcomer, dict) else None
     if insz is not None and not insz_valid(insz, newcomer.get("birth_date")):
-        raise InvalidInput("$.insz", "national register number fails its checksum")
+        raise InvalidInput("$.insz", "national register number fails its checksum", code="insz_checksum")
 
 
 def insz_valid(insz: str, birth_date: str | None = None) -> bool:

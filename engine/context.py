@@ -92,7 +92,7 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
         query = query.with_for_update()
     version = session.execute(query).scalar()
     if version is None:
-        raise NotFound(f"dossier {dossier_id!r} not found")
+        raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
     if entry is not None:
         ctx = DossierContext(session, processes, dispatcher, entry.row, entry.state, now, cache=cache)
@@ -378,7 +378,8 @@ class DossierContext:
                 .values(version=self._loaded_version + 1, **values))
             if result.rowcount != 1:
                 raise Conflict(f"dossier {row.id} was changed by someone else "
-                               f"(version {self._loaded_version} is stale); nothing was saved")
+                               f"(version {self._loaded_version} is stale); nothing was saved", code="concurrent_change",
+                               params={"dossier": row.id, "version": self._loaded_version})
             row.version = self._loaded_version + 1
         journal.write(session, prepared.entries)
         for instance, blob, status in prepared.blobs:

@@ -126,7 +126,7 @@ def claim(engine, dossier_id: str, actor, *, user: Optional[str] = None) -> dict
         try:
             connection.execute(insert(CLAIM).values(**row))
         except IntegrityError:  # a claim by another process between our read and our insert (PostgreSQL)
-            raise Conflict(f"dossier {dossier_id!r} was claimed meanwhile", code="dossier_claimed",
+            raise Conflict(f"dossier {dossier_id!r} was claimed meanwhile", code="dossier_claimed_meanwhile",
                            params={"dossier": dossier_id}) from None
     return row
 

@@ -2,7 +2,9 @@
 
 Every error carries a stable ``code`` and its ``params`` (plain JSON values), besides an
 English ``message`` for logs and developers. Doors render the code in the reader's
-language from one catalogue (``engine/messages.py``); the code and the params are the
+language from one catalogue (``api/web/i18n.py``, keys ``code.<code>``, rendered by
+``api/web/messages.py``; ``tests/api/test_error_codes.py`` fails for a raise site without a
+code or a code without a Dutch text); the code and the params are the
 contract, the English text is not.
 """
 from __future__ import annotations

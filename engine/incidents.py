@@ -117,7 +117,8 @@ class IncidentRaised(EngineError):
 
     def __init__(self, incident_id: int, dossier_id: str, error_class: str = "error"):
         super().__init__(f"internal error ({error_class}) on dossier {dossier_id}; recorded as incident "
-                         f"{incident_id} for the operators")
+                         f"{incident_id} for the operators", code="incident_raised",
+                         params={"incident": incident_id, "dossier": dossier_id, "error_class": error_class})
         self.incident_id = incident_id
         self.dossier_id = dossier_id
 
@@ -229,9 +230,10 @@ def count_open(engine) -> int:
 def listing(engine, *, status: Optional[str] = OPEN, dossier_id: Optional[str] = None,
             offset: int = 0, limit: int = 50) -> dict:
     if status is not None and status not in STATUSES:
-        raise InvalidInput("$.status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        raise InvalidInput("$.status", f"{status!r} is not one of {', '.join(STATUSES)}",
+                           code="unknown_incident_status", params={"status": status, "known": list(STATUSES)})
     if dossier_id is not None and "\x00" in dossier_id:
-        raise InvalidInput("$.query.dossier", "must not contain NUL characters")
+        raise InvalidInput("$.query.dossier", "must not contain NUL characters", code="nul_character")
     query = select(INCIDENT)
     if status is not None:
         query = query.where(INCIDENT.c.status == status)
@@ -248,7 +250,7 @@ def get(engine, incident_id: int) -> Incident:
     with engine.reading() as connection:
         row = connection.execute(select(INCIDENT).where(INCIDENT.c.id == incident_id)).mappings().first()
     if row is None:
-        raise NotFound(f"incident {incident_id} not found")
+        raise NotFound(f"incident {incident_id} not found", code="incident_not_found", params={"incident": incident_id})
     return Incident.of(row)
 
 
@@ -256,11 +258,12 @@ def resolve(engine, incident_id: int, reason: str, by: str, now: datetime) -> In
     """Close an open incident with the operator's reason (409 when it is already resolved)."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("$.reason", "a reason is required to resolve an incident")
+        raise InvalidInput("$.reason", "a reason is required to resolve an incident", code="reason_required")
     if len(reason) > MAX_REASON_CHARS:
-        raise InvalidInput("$.reason", f"at most {MAX_REASON_CHARS} characters")
+        raise InvalidInput("$.reason", f"at most {MAX_REASON_CHARS} characters", code="too_long",
+                           params={"max": MAX_REASON_CHARS})
     if "\x00" in reason:  # PostgreSQL text cannot hold it
-        raise InvalidInput("$.reason", "must not contain NUL characters")
+        raise InvalidInput("$.reason", "must not contain NUL characters", code="nul_character")
     with engine.session() as session:
         done = session.execute(update(INCIDENT).where(INCIDENT.c.id == incident_id, INCIDENT.c.status == OPEN)
                                .values(status=RESOLVED, resolution=reason, resolved_by=by,
@@ -268,7 +271,9 @@ def resolve(engine, incident_id: int, reason: str, by: str, now: datetime) -> In
         if done.rowcount != 1:
             exists = session.execute(select(INCIDENT.c.id).where(INCIDENT.c.id == incident_id)).first()
             if exists is None:
-                raise NotFound(f"incident {incident_id} not found")
-            raise Conflict(f"incident {incident_id} is already resolved")
+                raise NotFound(f"incident {incident_id} not found", code="incident_not_found",
+                               params={"incident": incident_id})
+            raise Conflict(f"incident {incident_id} is already resolved", code="incident_already_resolved",
+                           params={"incident": incident_id})
     log.info("incident %d resolved by %s", incident_id, by)
     return get(engine, incident_id)

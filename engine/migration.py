@@ -243,11 +243,13 @@ def _real_changes(spec, attrs, alignment) -> list[str]:
 
 def find_version(engine, connection, process: str, version: int) -> Deployed:
     if process not in PROCESS_NAMES:
-        raise InvalidInput("$.process", f"{process!r} is not one of {', '.join(PROCESS_NAMES)}")
+        raise InvalidInput("$.process", f"{process!r} is not one of {', '.join(PROCESS_NAMES)}",
+                           code="unknown_process", params={"process": process, "known": list(PROCESS_NAMES)})
     row = connection.execute(select(DEFINITION.c.id, DEFINITION.c.name, DEFINITION.c.version)
                              .where(DEFINITION.c.name == process, DEFINITION.c.version == version)).first()
     if row is None:
-        raise NotFound(f"process {process} has no version {version}")
+        raise NotFound(f"process {process} has no version {version}", code="process_version_not_found",
+                       params={"process": process, "version": version})
     engine.processes.spec(connection, row.id)  # parsed once, and known to describe() from now on
     return Deployed(row.id, row.name, row.version)
 
@@ -324,7 +326,8 @@ def migrate_instance(engine, dossier_id: str, instance_id: str, target: Deployed
                                                                INSTANCE.c.definition_id == source)
                                         .values(definition_id=target.id))
                 if moved.rowcount != 1:  # cannot happen behind the version check; never half-move
-                    raise Conflict(f"instance {instance_id} changed version meanwhile")
+                    raise Conflict(f"instance {instance_id} changed version meanwhile", code="instance_changed",
+                                   params={"instance": instance_id})
                 if track:
                     _mark(session, run_id, instance_id, MIGRATED, None, now)
         except Conflict:
@@ -332,7 +335,8 @@ def migrate_instance(engine, dossier_id: str, instance_id: str, target: Deployed
         if entry is not None:
             engine.cache.put(dossier_id, entry)
         return plan
-    raise Conflict(f"dossier {dossier_id} kept changing; instance {instance_id} was not migrated, try again")
+    raise Conflict(f"dossier {dossier_id} kept changing; instance {instance_id} was not migrated, try again",
+                   code="dossier_kept_changing", params={"dossier": dossier_id, "instance": instance_id})
 
 
 def _mark(target, run_id: int, instance_id: str, status: str, reason: Optional[str], now: datetime) -> None:
@@ -398,9 +402,9 @@ def migrate(engine, process: str, to_version: int, *, from_version: Optional[int
     resumed instead of starting a new one. ``batch``: instances read per round trip."""
     dossiers = None if dossiers is None else sorted(set(dossiers))
     if from_version is not None and from_version == to_version:
-        raise InvalidInput("$.from", "--from and --to name the same version")
+        raise InvalidInput("$.from", "--from and --to name the same version", code="same_version")
     if batch < 1:
-        raise InvalidInput("$.batch", "the batch size must be 1 or more")
+        raise InvalidInput("$.batch", "the batch size must be 1 or more", code="batch_too_small")
     with engine.reading() as connection:
         target = find_version(engine, connection, process, to_version)
         if from_version is not None:

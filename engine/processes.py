@@ -47,7 +47,8 @@ class ProcessRepository:
         for name in PROCESS_NAMES:
             path = self.directory / f"{name}.bpmn"
             if not path.exists():
-                raise ProcessDeploymentError(f"{path}: process file missing")
+                raise ProcessDeploymentError(f"{path}: process file missing", code="process_file_missing",
+                                             params={"file": str(path)})
             sources[name] = path.read_bytes()
         return sources
 
@@ -59,7 +60,7 @@ class ProcessRepository:
             try:
                 parsed[name] = spiff.parse_process(source, name, f"{name}.bpmn")
             except spiff.BpmnParseError as err:
-                raise ProcessDeploymentError(str(err)) from err
+                raise ProcessDeploymentError(str(err), code="process_invalid", params={"detail": str(err)}) from err
         deployed = []
         for name, source in sources.items():
             digest = hashlib.sha256(source).hexdigest()
@@ -149,7 +150,8 @@ def version_detail(engine, name: str, version: int) -> dict:
 
     found = next((v for v in versions(engine) if v["name"] == name and v["version"] == version), None)
     if found is None:
-        raise NotFound(f"process {name!r} has no version {version}")
+        raise NotFound(f"process {name!r} has no version {version}", code="process_version_not_found",
+                       params={"process": name, "version": version})
     table, instance = ProcessDefinition.__table__, Instance.__table__
     with engine.reading() as connection:
         definition_id = connection.execute(select(table.c.id).where(table.c.name == name,

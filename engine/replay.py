@@ -163,7 +163,7 @@ class SourceStore:
         elif isinstance(source, str):
             path = source[len("sqlite:///"):] if source.startswith("sqlite:///") else None
             if path and path != ":memory:" and not Path(path).exists():
-                raise NotFound(f"no store at {source}")
+                raise NotFound(f"no store at {source}", code="store_not_found", params={"source": str(source)})
             self._owned = make_engine(source)
             self.db = self._owned
         elif isinstance(source, SourceStore):
@@ -210,7 +210,8 @@ class SourceStore:
             entries = list(session.exec(select(JournalEntry).where(JournalEntry.dossier_id == dossier_id)
                                         .order_by(JournalEntry.seq, JournalEntry.id)))
             if row is None and not entries:
-                raise NotFound(f"dossier {dossier_id!r} not found")
+                raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found",
+                               params={"dossier": dossier_id})
             if row is None:
                 problem = {"seq": None, "entry_id": None,
                            "problem": "entries for a dossier that does not exist (inserted)"}

@@ -50,8 +50,9 @@ Definitions (year Y, horizon H = ``as_of``, or the latest business date in the j
     infractions handed to enforcement in Y by type (recalled hand-overs left out); dossiers
     whose first hand-over is in Y.
 
-Formats: :func:`format_table` (text), :func:`to_csv` (tidy: section,row,measure,value),
-:func:`to_png` (matplotlib, Agg; no global pyplot state).
+Formats: :func:`format_table` (an English developer table, as the simulation prints it),
+:func:`to_csv` (tidy: section,row,measure,value). The chart and the tables people read are drawn in
+their language by ``api/web/charts.py`` (Dutch by default).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ from .models import JournalEntry
 from .projection import read
 from .replay import Recorded, SourceStore
 
-__all__ = ["report", "format_table", "to_csv", "to_png", "tables", "months_between", "TARGET_GROUPS",
+__all__ = ["report", "format_table", "to_csv", "tables", "months_between", "TARGET_GROUPS",
            "REGIONS", "REGISTRATION_GROUPS"]
 
 TARGET_GROUPS = ("obligated", "entitled", "excluded")
@@ -597,63 +598,3 @@ def to_csv(rep: dict) -> str:
                 writer.writerow([rep["year"], rep["as_of"] or "", section, row[0], header,
                                  "" if value is None else value])
     return buffer.getvalue()
-
-
-def to_png(rep: dict, path) -> None:
-    """A one-page chart of the report (matplotlib, Agg canvas; thread-safe, no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(15, 9), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 3)
-    title = f"Inburgering {rep['year']}" + (f" (as journaled on {rep['as_of']})" if rep["as_of"] else "")
-    fig.suptitle(f"{title} — {rep['dossiers']} dossiers")
-
-    ax = axes[0][0]
-    rows = rep["registrations"]["rows"]
-    labels = [f"{r['agency'] or '-'}\n{r['region'] or '-'}" for r in rows]
-    bottom = [0] * len(rows)
-    for group in TARGET_GROUPS:
-        values = [r[group] for r in rows]
-        ax.bar(labels, values, bottom=bottom, label=group)
-        bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_title("Registrations by agency/region")
-    ax.tick_params(axis="x", labelsize=7, labelrotation=30)
-    ax.legend(fontsize=7)
-
-    ax = axes[0][1]
-    adv = rep["advice"]["rows"]
-    ax.barh([r["advice"] for r in adv], [r["total"] for r in adv], color="tab:purple")
-    ax.set_title("Advice at intake")
-
-    ax = axes[0][2]
-    vdab = rep["vdab_within_2_months"]
-    shares = [vdab["share"] or 0, vdab["share_by_horizon"] or 0]
-    ax.bar(["within 2 months", "by horizon"], [s * 100 for s in shares], color="tab:green")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("%")
-    ax.set_title(f"VDAB registration ({vdab['contracts']} contracts)")
-
-    ax = axes[1][0]
-    dur = rep["attest_duration_months"]["by_advice"]
-    ax.bar(list(dur), [v["median"] or 0 for v in dur.values()], color="tab:orange")
-    ax.set_title(f"Median months contract → attest (all: {rep['attest_duration_months']['median']})")
-    ax.tick_params(axis="x", labelsize=7)
-
-    ax = axes[1][1]
-    mo = rep["mo_tests"]
-    att = rep["attests"]
-    ax.bar(["MO pass rate (tests)", "MO pass rate (persons)"],
-           [(mo["pass_rate"] or 0) * 100, (mo["person_pass_rate"] or 0) * 100], color="tab:blue")
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("%")
-    ax.set_title(f"MO ({mo['tests']} tests) — attests issued: {att['total']}")
-
-    ax = axes[1][2]
-    first = rep["first_infractions"]["by_type"]
-    ax.barh(list(first) or ["(none)"], list(first.values()) or [0], color="tab:red")
-    ax.set_title(f"First infractions by type ({rep['first_infractions']['total']})")
-    ax.tick_params(axis="y", labelsize=7)
-
-    fig.savefig(path, format="png", dpi=100)

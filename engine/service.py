@@ -130,7 +130,8 @@ class Engine:
         try:
             geography.locate(newcomer["nis_code"])
         except ValueError as err:
-            raise InvalidInput("$.nis_code", str(err)) from None
+            raise InvalidInput("$.nis_code", str(err), code="unknown_nis_code",
+                               params={"nis_code": newcomer.get("nis_code")}) from None
         with parameters.using(self.law):
             now = self.clock.now()
             register_facts = {k: v for k, v in newcomer.items() if k != "insz"}
@@ -320,7 +321,7 @@ def _effective_day(payload: dict, ctx: DossierContext) -> date:
 def _check_agency(actor: Actor | None, state: DossierState, dossier_id: str) -> None:
     """A caseworker works for one agency and sees only its dossiers (others answer 404)."""
     if actor is not None and actor.role == "caseworker" and (actor.agency is None or actor.agency != state.agency):
-        raise NotFound(f"dossier {dossier_id!r} not found")
+        raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
 
 
 def _summary(row: Dossier) -> dict:

@@ -215,10 +215,12 @@ def retry_incident(engine: Engine, incident_id: int, actor: str) -> dict:
     A command incident cannot be retried here: the caller sends the event again."""
     incident = incidents.get(engine, incident_id)
     if incident.status != incidents.OPEN:
-        raise Conflict(f"incident {incident_id} is already resolved")
+        raise Conflict(f"incident {incident_id} is already resolved", code="incident_already_resolved",
+                       params={"incident": incident_id})
     if incident.source != incidents.SWEEP:
         raise Conflict(f"incident {incident_id} is a failed {incident.operation!r} command: it is retried by "
-                       "sending that event again; resolve the incident once it went through")
+                       "sending that event again; resolve the incident once it went through",
+                       code="incident_not_a_sweep", params={"incident": incident_id})
     now = engine.clock.now()
     try:
         fired = claim_and_fire(engine, incident.dossier_id, now)

@@ -57,12 +57,18 @@ def get_report(request: Request, year: int = Path(..., ge=1900, le=2999),
     rep = reports.report(get_engine(request), year, parse_day(as_of, "$.query.as_of"))
     if format == "csv":
         return PlainTextResponse(reports.to_csv(rep), media_type="text/csv")
-    if format == "text":
-        return PlainTextResponse(reports.format_table(rep))
-    if format == "png":
+    if format in ("text", "png"):
+        # for people: in the Accept-Language's language, Dutch by default (api/web/charts.py)
+        from api.app import language_of
+        from api.web import charts
+        from api.web.i18n import DEFAULT_LANGUAGE, Translator
+        lang = language_of(request) or DEFAULT_LANGUAGE
+        headers = {"Content-Language": lang}
+        if format == "text":
+            return PlainTextResponse(charts.to_text(Translator(lang), rep), headers=headers)
         buffer = io.BytesIO()
-        reports.to_png(rep, buffer)
-        return Response(buffer.getvalue(), media_type="image/png")
+        charts.to_png(Translator(lang), rep, buffer)
+        return Response(buffer.getvalue(), media_type="image/png", headers=headers)
     return rep
 
 

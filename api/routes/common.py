@@ -59,7 +59,8 @@ def parse_day(value: Optional[str], path: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(path, f"{value} is not a calendar date") from None
+        raise InvalidInput(path, f"{value} is not a calendar date", code="not_a_date",
+                           params={"value": value}) from None
 
 
 def date_query(description: str):
@@ -97,12 +98,12 @@ def check_texts(value: Any, path: str = "$") -> None:
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
-            raise InvalidInput(path, problem)
+            raise InvalidInput(path, problem, code="bad_text")
     elif isinstance(value, dict):
         for key, item in value.items():
             problem = text_problem(key)
             if problem:
-                raise InvalidInput(path, f"a property name {problem}")
+                raise InvalidInput(path, f"a property name {problem}", code="bad_property_name")
             check_texts(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -135,11 +136,12 @@ async def json_body(request: Request) -> Any:
     require_json(request)
     raw = await request.body()
     if not raw.strip():
-        raise InvalidInput("$", "the body is empty; send a JSON object (`{}` for an event without fields)")
+        raise InvalidInput("$", "the body is empty; send a JSON object (`{}` for an event without fields)",
+                           code="empty_body")
     try:
         value = json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise InvalidInput("$", "body is not valid JSON") from None
+        raise InvalidInput("$", "body is not valid JSON", code="invalid_json") from None
     check_texts(value)
     return value
 
@@ -216,4 +218,5 @@ async def no_unknown_query(request: Request) -> None:
         if name not in known:
             shown = name if not id_problem(name) else "?"
             raise InvalidInput(f"$.query.{shown}", "unknown query parameter"
-                               + (f"; known: {', '.join(sorted(known))}" if known else "; this route takes none"))
+                               + (f"; known: {', '.join(sorted(known))}" if known else "; this route takes none"),
+                               code="unknown_query_parameter", params={"known": sorted(known)})

@@ -66,19 +66,19 @@ async def claim_dossier(request: Request, dossier_id: str = dossier_id_param(),
 
 def _claim_body(body) -> Optional[str]:
     if not isinstance(body, dict):
-        raise InvalidInput("$", "send a JSON object: {} or {\"user\": \"...\"}")
+        raise InvalidInput("$", "send a JSON object: {} or {\"user\": \"...\"}", code="claim_body")
     unknown = sorted(set(body) - {"user"})
     if unknown:
-        raise InvalidInput(f"$.{unknown[0]}", "unknown property; only `user`")
+        raise InvalidInput(f"$.{unknown[0]}", "unknown property; only `user`", code="claim_unknown_property")
     user = body.get("user")
     if user is None:
         return None
     if not isinstance(user, str) or not user.strip() or len(user) > 200:
-        raise InvalidInput("$.user", "a user id (1 to 200 characters)")
+        raise InvalidInput("$.user", "a user id (1 to 200 characters)", code="claim_user")
     from .common import id_problem
     problem = id_problem(user)
     if problem:
-        raise InvalidInput("$.user", problem)
+        raise InvalidInput("$.user", problem, code="claim_user")
     return user
 
 

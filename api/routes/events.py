@@ -36,7 +36,8 @@ def expected_version(if_match: Optional[str]) -> Optional[int]:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise InvalidInput("$.header.If-Match", "If-Match must be the integer version of the dossier")
+        raise InvalidInput("$.header.If-Match", "If-Match must be the integer version of the dossier",
+                           code="bad_if_match")
     return int(text)
 
 
@@ -66,4 +67,5 @@ async def unknown_event(event_type: str, dossier_id: str = DOSSIER_ID,
                         actor: Actor = Depends(require(*ROLES))) -> dict:
     """Any other event type: 422 naming it (after authentication)."""
     commands.validate_event(event_type, {})
-    raise InvalidInput("$.type", f"unknown event type {event_type!r}")  # pragma: no cover (validate raises)
+    raise InvalidInput("$.type", f"unknown event type {event_type!r}", code="unknown_event_type",
+                       params={"type": event_type})  # pragma: no cover (validate raises)

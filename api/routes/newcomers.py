@@ -43,7 +43,7 @@ async def import_newcomer(request: Request, actor: Actor = Depends(require(*IMPO
     if isinstance(newcomer, dict) and isinstance(newcomer.get("id"), str):
         problem = id_problem(newcomer["id"])
         if problem:
-            raise InvalidInput("$.id", problem)
+            raise InvalidInput("$.id", problem, code="bad_id")
     engine = get_engine(request)
     if actor.role != CASEWORKER:
         return engine.import_newcomer(newcomer, actor=actor)
@@ -51,7 +51,8 @@ async def import_newcomer(request: Request, actor: Actor = Depends(require(*IMPO
     try:
         location = geography.locate(newcomer["nis_code"])
     except ValueError as err:
-        raise InvalidInput("$.nis_code", str(err)) from None
+        raise InvalidInput("$.nis_code", str(err), code="unknown_nis_code",
+                           params={"nis_code": newcomer.get("nis_code")}) from None
     if location is None or location.agency != actor.agency:
         raise HTTPException(403, NOT_YOURS)
     try:

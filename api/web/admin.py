@@ -46,7 +46,7 @@ def _incident_page(request: Request, actor, incident_id: str, *, status: int = 2
     number = _int(incident_id)
     try:
         if number is None:
-            raise NotFound("no such incident")
+            raise NotFound("no such incident", code="incident_not_found", params={"incident": number})
         incident = incidents.get(request.app.state.engine, number).to_dict()
     except NotFound:
         return error_page(request, 404, _tr(request).t("error.not_found"), actor)

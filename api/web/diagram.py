@@ -18,8 +18,10 @@ The BPMN XML comes from the deployed process definition the instance runs on.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from lxml import etree
@@ -86,6 +88,27 @@ def definition_source(engine, name: str, version: int) -> Optional[str]:
         row = session.exec(select(ProcessDefinition).where(ProcessDefinition.name == name,
                                                            ProcessDefinition.version == version)).first()
         return row.source if row is not None else None
+
+
+_DRAWING = re.compile(r"<bpmndi:BPMNDiagram\b.*?</bpmndi:BPMNDiagram>", re.S)
+
+
+def drawing_source(engine, name: str, version: int) -> Optional[str]:
+    """The BPMN XML to draw a deployed version with: its own, or — when it differs from the process file
+    of today only in its drawing (BPMNDI: shapes, label bounds) — today's file, so an instance that
+    started on an older version is drawn with today's label fixes. The model (what runs, what is
+    highlighted) is the same by that test; None when there is no such version."""
+    source = definition_source(engine, name, version)
+    if source is None:
+        return None
+    directory = getattr(getattr(engine, "processes", None), "directory", None)
+    current = Path(directory) / f"{name}.bpmn" if directory is not None else None
+    if current is None or not current.is_file():
+        return source
+    today = current.read_text(encoding="utf-8")
+    if today != source and _DRAWING.sub("", today) == _DRAWING.sub("", source):
+        return today
+    return source
 
 
 @dataclass

@@ -33,7 +33,7 @@ from engine import access_log, commands
 from engine.errors import Conflict, EngineError, InvalidInput, NotFound
 from engine.service import Actor
 
-from . import diagram, forms, session, views
+from . import diagram, forms, messages, session, views
 from .i18n import LANGUAGES, Translator
 
 PREFIX = "/ui"
@@ -110,7 +110,9 @@ def render(request: Request, template: str, status: int = 200, actor: Optional[A
     html = env.get_template(template).render(
         t=tr.t, v=tr.v, vs=tr.vs, lang=tr.lang, languages=LANGUAGES, actor=actor, nav=_nav(actor, request.url.path),
         path=request.url.path, lang_url=lambda code: _url_with(request, lang=code),
-        today=views.today(engine).isoformat(), static=f"{PREFIX}/static", prefix=PREFIX, **context)
+        today=views.today(engine).isoformat(), static=f"{PREFIX}/static", prefix=PREFIX,
+        count=lambda key, n: messages.plural(tr.lang, n, key), num=lambda x: messages.number(tr.lang, x),
+        day=lambda d: messages.day(tr.lang, d), **context)
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     session.remember_language(request, response)
     return response
@@ -455,7 +457,7 @@ def dossier(request: Request, dossier_id: str) -> Response:
 @router.get(PREFIX + "/processes/{name}/{version}.bpmn")
 def process_xml(request: Request, name: str, version: int) -> Response:
     session.require_role(request, *ROLES)
-    source = diagram.definition_source(request.app.state.engine, name, version)
+    source = diagram.drawing_source(request.app.state.engine, name, version)
     if source is None:
         return PlainTextResponse("not found", status_code=404, headers=SECURITY_HEADERS)
     return Response(source, media_type="application/xml",
@@ -566,7 +568,7 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
             engine.handle(dossier_id, event_type, sub.payload, actor=actor, expected_version=expected)
         except InvalidInput as err:
             name = forms.field_of_path(err.path, fields)
-            message = tr.t("error.invalid", message=err.detail)
+            message = messages.of_error(tr.lang, err, on_field=bool(name))
             if name:
                 sub.errors[name] = message
             else:
@@ -576,10 +578,11 @@ async def post_event(request: Request, dossier_id: str, event_type: str) -> Resp
         except Conflict as err:
             current = engine.dossier_view(dossier_id, actor)
             stale = expected is not None and current["version"] != expected
-            sub.form_errors.append(tr.t("error.stale") if stale else tr.t("error.conflict", message=err.message))
+            sub.form_errors.append(tr.t("error.stale") if stale
+                                   else tr.t("error.conflict", message=messages.of_error(tr.lang, err)))
             view = current
         except EngineError as err:
-            sub.form_errors.append(tr.t("error.refused", message=err.message))
+            sub.form_errors.append(tr.t("error.refused", message=messages.of_error(tr.lang, err)))
         else:
             return _redirect(f"{PREFIX}/dossiers/{dossier_id}?" + urlencode({"done": event_type}))
     return _event_page(request, actor, event_type, view, fields, sub, status=422 if sub.errors else 409, mode=mode)
@@ -669,12 +672,16 @@ def audit_dossier(request: Request, dossier_id: str) -> Response:
         from engine.asof import state_as_of
         try:
             as_of_state = state_as_of(engine, dossier_id, as_of)
+            if as_of_state.get("divergence"):
+                as_of_state["divergence"]["text"] = views.state_divergence_text(tr, as_of_state["divergence"])
         except NotFound as err:
-            as_of_error = err.message
+            as_of_error = messages.of_error(tr.lang, err)
     replay = None
     if request.query_params.get("replay"):
         from engine.replay import replay_dossier
         replay = replay_dossier(engine, dossier_id).to_dict()
+        if replay.get("first_divergence"):
+            replay["first_divergence"]["text"] = views.divergence_text(tr, replay["first_divergence"])
     log_read(request, actor, dossier_id)
     with engine.reading() as connection:
         reads = access_log.listing(connection, dossier_id=dossier_id, offset=0, limit=ACCESS_PAGE)
@@ -776,8 +783,9 @@ def report_png(request: Request, year: int) -> Response:
     rep = _report_or_none(request, year)
     if rep is None:
         return PlainTextResponse("bad year", status_code=422, headers=SECURITY_HEADERS)
+    from . import charts
     buffer = io.BytesIO()
-    reports.to_png(rep, buffer)
+    charts.to_png(_tr(request), rep, buffer)
     return Response(buffer.getvalue(), media_type="image/png", headers=SECURITY_HEADERS)
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 from engine.clock import business_date
 
-from .i18n import Translator
+from .i18n import MESSAGES, Translator
 
 #: the caseworker steps and the events that advance or concern each (suggested first on the dossier page)
 STEP_EVENTS = {
@@ -61,7 +61,7 @@ def short_time(iso: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def due_day(iso: Optional[str]) -> str:
+def _due_day(iso: Optional[str]) -> str:
     if not iso:
         return ""
     try:
@@ -71,9 +71,18 @@ def due_day(iso: Optional[str]) -> str:
 
 
 def timeline_line(tr: Translator, entry: dict) -> str:
-    """One journal entry as a short sentence (the full payload stays in the audit view)."""
+    """One journal entry as a short sentence (the full payload stays in the audit view); its days in the
+    reader's format (``15 april 2024``)."""
+    from . import messages
+
     kind, p = entry["kind"], entry.get("payload") or {}
     v = tr.v
+
+    def due_day(iso):  # the day of an instant, in words
+        return messages.day(tr.lang, _due_day(iso)) if iso else ""
+
+    def d(value):
+        return messages.day(tr.lang, value) if value else tr.t("common.none")
     if kind == "import":
         return tr.t("timeline.import", id=(p.get("newcomer") or {}).get("id", ""))
     if kind == "registered" and p.get("office") and p.get("on"):  # seed 000 Q1: the office, by its own name
@@ -108,28 +117,28 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     if kind == "component_fulfilled":
         return tr.t("timeline.component_fulfilled", component=v(p.get("component")), by=v(p.get("by")))
     if kind == "deadline_fired":
-        return tr.t("timeline.timer_fired", timer=v(p.get("name")), day=p.get("last_timely"))
+        return tr.t("timeline.timer_fired", timer=v(p.get("name")), day=d(p.get("last_timely")))
     if kind == "timer_fired":
-        return tr.t("timeline.timer_fired", timer=v(p.get("timer")), day=p.get("last_timely_day"))
+        return tr.t("timeline.timer_fired", timer=v(p.get("timer")), day=d(p.get("last_timely_day")))
     if kind in ("infraction_established", "handed_over"):
         return tr.t(f"timeline.{'infraction' if kind == 'infraction_established' else kind}",
                     type=v(p.get("type")), infraction=p.get("infraction"))
     if kind == "notice_issued":
-        return tr.t("timeline.notice_issued", infraction=p.get("infraction"), day=p.get("regularisation_last_day"))
+        return tr.t("timeline.notice_issued", infraction=p.get("infraction"), day=d(p.get("regularisation_last_day")))
     if kind == "infraction_closed":
         return tr.t("timeline.infraction_closed", infraction=p.get("infraction"), outcome=v(p.get("outcome")))
     if kind == "decision_recorded":
         text = tr.t("timeline.decision_recorded", infraction=p.get("infraction"), decision=v(p.get("decision")))
         return f"{text} (€ {p['fine_eur']})" if p.get("fine_eur") is not None else text
     if kind == "attest_issued":
-        return tr.t("timeline.attest_issued", day=p.get("attest_on"))
+        return tr.t("timeline.attest_issued", day=d(p.get("attest_on")))
     if kind == "b1_checked":
         return tr.t("timeline.b1_checked", outcome=v(p.get("outcome")))
     if kind == "deadline_extended":
         return tr.t("timeline.deadline_extended", deadline=v(p.get("name", p.get("deadline"))),
-                    old=p.get("previous", p.get("from")), new=p.get("last_timely", p.get("to")))
+                    old=d(p.get("previous", p.get("from"))), new=d(p.get("last_timely", p.get("to"))))
     if kind == "deadline_armed":
-        return tr.t("timeline.deadline_armed", deadline=v(p.get("name", p.get("deadline"))), start=p.get("start"))
+        return tr.t("timeline.deadline_armed", deadline=v(p.get("name", p.get("deadline"))), start=d(p.get("start")))
     if kind in ("deadline_stopped", "deadline_met", "deadline_withdrawn"):
         return tr.t("timeline.deadline_stopped", deadline=v(p.get("name", p.get("deadline"))))
     if kind == "annulment_requested":
@@ -139,11 +148,11 @@ def timeline_line(tr: Translator, entry: dict) -> str:
     if kind == "waiting":
         return tr.t("timeline.waiting", steps=tr.vs(p.get("steps") or []))
     if kind == "suspension_recorded":
-        return tr.t("timeline.suspension", start=p.get("start"), end=p.get("end"), days=p.get("days_added"))
+        return tr.t("timeline.suspension", start=d(p.get("start")), end=d(p.get("end")), days=p.get("days_added"))
     if kind == "newcomer_changed":
         return tr.t("timeline.newcomer_changed", field=v(p.get("field")), value=v(p.get("value")))
     if "on" in p:  # a step recorded with the day it happened
-        return tr.t("timeline.on_day", day=p.get("on"))
+        return tr.t("timeline.on_day", day=d(p.get("on")))
     return ""
 
 
@@ -166,12 +175,13 @@ def report_tables(tr: Translator, rep: dict) -> list[dict]:
                 key = tr.t(f"report.city.{key.partition('=')[2]}")
             elif "=" in key:
                 prefix, _, code = key.partition("=")
-                key = tr.v(code)
+                key = tr.t("chart.no_advice") if code == "none" else tr.v(code)
             elif "/" in key:
                 key = " / ".join(tr.v(part) if part != "-" else "–" for part in key.split("/"))
             else:
-                key = tr.v(key) if key != "total" else tr.t("reportcol.total")
-            shown.append([key] + [_cell(h, value) for h, value in zip(headers[1:], row[1:])])
+                key = (tr.t("reportcol.total") if key == "total" else tr.t("chart.no_advice") if key == "none"
+                       else tr.v(key))
+            shown.append([key] + [_cell(tr, h, value) for h, value in zip(headers[1:], row[1:])])
         out.append({"section": section, "title": tr.t(f"report.{section}"),
                     "headers": [_header(tr, h) for h in headers], "rows": shown, "nested": nested,
                     "grouped": any(nested)})
@@ -182,9 +192,44 @@ def _header(tr: Translator, header: str) -> str:
     return tr.t(f"reportcol.{header}")
 
 
-def _cell(header: str, value) -> str:
+def _cell(tr: Translator, header: str, value) -> str:
+    """A figure in the reader's format: shares as ``12,5 %``, counts as ``1.234``, months as ``7,5``."""
+    from . import messages
+
     if value is None:
-        return "–"
+        return tr.t("common.none")
     if header.startswith("share") or header.endswith("rate"):
-        return f"{value * 100:.1f}%"
+        return messages.percent(tr.lang, value * 100)
+    if isinstance(value, (int, float)):
+        return messages.number(tr.lang, value, None if isinstance(value, int) else 1)
     return str(value)
+
+
+def divergence_text(tr: Translator, divergence: dict) -> str:
+    """A replay's first divergence (:mod:`engine.replay`) in the reader's words: what differs at which
+    journal line; the English ``message`` stays for logs and the API."""
+    from . import messages
+
+    seq = divergence.get("seq")
+    seq = tr.t("common.none") if seq is None else str(seq)
+    field = divergence.get("field")
+    if divergence.get("kind") == "tamper":
+        return tr.t("divergence.tamper", seq=seq)
+    if field in ("entry", "decision", "kind", "hash"):
+        return tr.t(f"divergence.{field}", seq=seq)
+    return tr.t("divergence.field", seq=seq, field=_state_label(tr, field))
+
+
+def _state_label(tr: Translator, name) -> str:
+    """A field of the dossier's state by its label: a form field's, else the dossier page's, else as named."""
+    from . import messages
+
+    if f"field.{name}" not in MESSAGES and f"dossier.{name}" in MESSAGES:
+        return tr.t(f"dossier.{name}")
+    return messages.field_label(tr.lang, name)
+
+
+def state_divergence_text(tr: Translator, divergence: dict) -> str:
+    """The as-of check's divergence: the stored state differs from the journal's fold in these fields."""
+    fields = ", ".join(_state_label(tr, name) for name in divergence.get("fields", ()))
+    return tr.t("divergence.state", fields=fields or tr.t("common.none"))

@@ -176,4 +176,4 @@ def test_the_cli_report_has_the_tables_in_every_format(small_journal, database_u
     assert "2024,,first_registrations,office=loket_tielt,obligated,1" in result.stdout.splitlines()
     result = runner.invoke(app, ["report", "--year", "2024", "--as-of", "2024-02-03", "--format", "table",
                                  "--database", database_url])
-    assert "\n  Vestiging Brugge " in result.stdout and "\nwest_vlaanderen " in result.stdout
+    assert "\n  Vestiging Brugge " in result.stdout and "\nWest-Vlaanderen " in result.stdout  # Dutch by default

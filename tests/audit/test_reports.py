@@ -8,7 +8,9 @@ from datetime import date
 
 import pytest
 
-from engine.reports import format_table, months_between, report, to_csv, to_png
+from api.web import charts
+from api.web.i18n import Translator
+from engine.reports import format_table, months_between, report, to_csv
 
 
 @pytest.fixture(scope="module")
@@ -110,5 +112,5 @@ def test_output_formats(report_2024, tmp_path):
     assert lookup[("first_infractions", "late_registration", "dossiers")] == "2"
     assert lookup[("registrations", "total", "total")] == "7"
     path = tmp_path / "report.png"
-    to_png(report_2024, path)
+    charts.to_png(Translator("nl"), report_2024, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -231,11 +231,11 @@ def test_dates_and_engine_errors_land_on_their_field(client, dossier):
     text = post(client, dossier, "suspended", {"from": "2024-02-30", "to": "2024-03-01"}).text
     assert "geldige datum" in error_of(text, "from")
     text = post(client, dossier, "suspended", {"from": "2024-03-10", "to": "2024-03-01"}).text  # engine: $.to
-    assert "period ends" in error_of(text, "to")
+    assert "De periode eindigt (1 maart 2024) vóór ze begint (10 maart 2024)." in error_of(text, "to")
     text = post(client, dossier, "moved", {"nis_code": "1234"}).text
     assert error_of(text, "nis_code") == "Fout: Dit formaat klopt niet."
     text = post(client, dossier, "activity", {"kind": "work", "from": "1850-01-01", "to": "2024-01-01"}).text
-    assert "1850-01-01" in error_of(text, "from")  # the engine's supported range
+    assert "1 januari 1850 ligt buiten de ondersteunde periode" in error_of(text, "from")  # the engine's range
 
 
 def test_values_typed_are_kept_after_an_error(client, dossier):
@@ -247,7 +247,10 @@ def test_values_typed_are_kept_after_an_error(client, dossier):
 def test_an_event_that_does_not_fit_the_state_is_a_form_error(client, engine, dossier):
     response = post(client, dossier, "contract_signed", {"components": ["mo"]}, version=1)
     assert response.status_code == 409
-    assert "does not wait for contract_signed; it waits for: register" in response.text
+    # the engine's refusal in the page's language (issue 14.1), not its English developer message
+    assert ("Het dossier wacht niet op deze gebeurtenis (Inburgeringscontract ondertekend); het wacht op: "
+            "Aanmelding.") in response.text
+    assert "does not wait" not in response.text
     assert engine.dossier_view("n1")["contract_signed_on"] is None
 
 
@@ -262,8 +265,7 @@ def test_a_stale_version_is_refused_and_nothing_is_written(client, engine, dossi
 def test_contract_checkboxes_and_english_errors(client, engine, dossier):
     post(client, dossier, "registered", {})
     text = client.post("/ui/dossiers/n1/events/contract_signed?lang=en", data={}).text
-    assert "Invalid value: a contract signed since the 2022 reform lists at least one component" in \
-        error_of(text, "components")
+    assert "A contract signed since the 2022 reform lists at least one component." in error_of(text, "components")
     response = client.post("/ui/dossiers/n1/events/contract_signed",
                            data={"components": ["mo", "vdab"]}, follow_redirects=False)
     assert response.status_code == 303
@@ -299,6 +301,27 @@ def test_the_diagram_xml_is_the_deployed_definition(client, engine):
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
     assert response.text == row.source
     assert client.get("/ui/processes/trajectory/999.bpmn").status_code == 404
+
+
+def test_an_older_version_differing_only_in_its_drawing_is_drawn_with_todays(client, engine):
+    """A version deployed before a BPMNDI-only fix (wider label bounds) is drawn with today's file; one whose
+    model differs keeps its own XML."""
+    from sqlmodel import Session
+
+    from engine.processes import PROCESS_DIR
+
+    today = (PROCESS_DIR / "trajectory.bpmn").read_text(encoding="utf-8")
+    label = '<dc:Bounds x="774" y="555" width="72" height="14" />'
+    assert today.count(label) == 1
+    older_drawing = today.replace(label, '<dc:Bounds x="782" y="555" width="56" height="14" />')
+    other_model = today.replace('name="Aangemeld"', 'name="Aangemeld (oud)"')
+    with Session(engine.db) as session:
+        [drawn] = engine.processes.deploy(session, {"trajectory": older_drawing.encode()}, at="2024-01-01T00:00:00")
+        [modelled] = engine.processes.deploy(session, {"trajectory": other_model.encode()}, at="2024-01-02T00:00:00")
+        session.commit()
+    sign_in(client, "auditor")
+    assert client.get(f"/ui/processes/trajectory/{drawn.version}.bpmn").text == today
+    assert client.get(f"/ui/processes/trajectory/{modelled.version}.bpmn").text == other_model
 
 
 def test_dossier_page_shows_the_facts_deadlines_and_timeline(client, engine, dossier):
