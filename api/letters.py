@@ -50,33 +50,33 @@ def summary(letter: dict) -> dict:
             "issued_at": letter["issued_at"]}
 
 
-def batch_sender(actor: Actor, agency: Optional[str], path: str = "$.query.agency") -> str:
+def batch_sender(actor: Actor, agency: Optional[str], path: str = "$.query.agency") -> Optional[str]:
     """The sender whose batch ``actor`` asks for: ``agency``, or by default the caseworker's own agency
-    (``abb`` for an enforcement officer). Unknown → 422 naming ``path``; not theirs → 403."""
+    (``abb`` for an enforcement officer; every sender's letters, None, for an admin). Unknown → 422
+    naming ``path``; not theirs → 403."""
     if agency is not None and agency not in SENDERS:
         raise InvalidInput(path, f"unknown agency {agency!r} (one of {', '.join(SENDERS)})",
                            code="unknown_agency", params={"agency": agency, "known": list(SENDERS)})
+    if actor.role == ADMIN:
+        return agency
     own = actor.agency if actor.role == CASEWORKER else letters.ENFORCEMENT_SENDER \
         if actor.role == ENFORCEMENT_OFFICER else None
-    sender = agency or own
-    if sender is None:
-        raise InvalidInput(path, "name the agency whose letters to print", code="agency_required",
-                           params={"known": list(SENDERS)})
-    if actor.role != ADMIN and sender != own:
-        raise Refused(f"a {actor.role} prints only the letters of {own}, not of {sender}", status=403,
-                      code="other_agency", params={"agency": sender, "own": own})
-    return sender
+    if own is None or (agency is not None and agency != own):
+        raise Refused(f"a {actor.role} prints only the letters of {own or 'their own agency'}, "
+                      f"not of {agency or 'every agency'}", status=403, code="other_agency",
+                      params={"agency": agency, "own": own})
+    return own
 
 
-def day_letters(engine, sender: str, day: date) -> list[dict]:
-    """The letters ``sender`` issued on ``day``: its mailing of the day."""
+def day_letters(engine, sender: Optional[str], day: date) -> list[dict]:
+    """The letters ``sender`` (None: every sender) issued on ``day``: its mailing of the day."""
     with Session(engine.db) as session:
         return letters.of_day(session, day, sender)
 
 
-def require_letters(found: list[dict], sender: str, day: date) -> list[dict]:
+def require_letters(found: list[dict], sender: Optional[str], day: date) -> list[dict]:
     if not found:
-        raise NotFound(f"{sender} issued no letters on {day.isoformat()}", code="no_letters",
+        raise NotFound(f"{sender or 'no agency'} issued no letters on {day.isoformat()}", code="no_letters",
                        params={"agency": sender, "on": day.isoformat()})
     return found
 
@@ -85,6 +85,10 @@ def pdf(found: list[dict]) -> bytes:
     from letters import render
 
     return render.pdf(found)
+
+
+def mailing_filename(sender: Optional[str], day: date) -> str:
+    return f"brieven-{sender or 'alle'}-{day.isoformat()}.pdf"
 
 
 def filename(dossier_id: str, letter: dict) -> str:

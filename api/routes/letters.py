@@ -1,6 +1,6 @@
 """Letters to the newcomer (TRAJECTORY.md §6.1, §6.3, §6.4): a dossier's letters, one letter as PDF, and
 an agency's mailing of a day as one PDF (api/letters.py says who may read what)."""
-from typing import Optional
+from typing import Literal, Optional
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -50,12 +50,13 @@ def get_letter(request: Request, dossier_id: str = dossier_id_param(),
             summary="An agency's letters of a day as one PDF, for mailing",
             description="The letters the agency (`atlas`, `amal`, `agii`; `abb` for the enforcement officers' "
                         "decisions) issued on the day (default: today by the store's clock), by dossier. A "
-                        "caseworker prints their own agency's, an enforcement officer `abb`'s, an admin any. "
+                        "caseworker prints their own agency's, an enforcement officer `abb`'s, an admin any (all without "
+                        "`agency`). "
                         "404 when there are none. Each letter is a read of its dossier (access log).",
             responses={**errors(401, 403, 404, 422), **PDF}, response_class=Response)
 def get_mailing(request: Request,
-                agency: Optional[str] = Query(None, pattern="^[a-z]{1,20}$",
-                                              description="atlas, amal, agii or abb (default: your own)"),
+                agency: Optional[Literal["atlas", "amal", "agii", "abb"]] = Query(
+                    None, description="The sender (default: your own; for an admin every sender's letters)"),
                 on: str = date_query("The day the letters were issued (default: today)"),
                 actor: Actor = Depends(require(*service.BATCH_ROLES))) -> Response:
     engine = get_engine(request)
@@ -65,4 +66,4 @@ def get_mailing(request: Request,
     content = service.pdf(found)
     log_read(request, actor, sorted({letter["dossier_id"] for letter in found}))
     return Response(content, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="brieven-{sender}-{day.isoformat()}.pdf"'})
+                    headers={"Content-Disposition": f'attachment; filename="{service.mailing_filename(sender, day)}"'})

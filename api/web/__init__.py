@@ -19,9 +19,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI, engine: Engine, settings: Settings) -> None:
-    from . import admin, routes, session
+    from . import admin, letters, routes, session
 
     app.include_router(routes.router)
+    app.include_router(letters.router)  # letters: PDFs from the dossier page, the day's mailing
     app.include_router(admin.router)  # operator pages: incidents, process versions
     app.mount(f"{routes.PREFIX}/static", StaticFiles(directory=str(STATIC)), name="web-static")
     app.add_exception_handler(session.NotSignedIn, routes.not_signed_in)

@@ -705,6 +705,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "days.today": ("vandaag laatste dag", "last day today"),
     "days.overdue": ("{n} dagen te laat", "{n} days overdue"),
     "days.overdue_one": ("1 dag te laat", "1 day overdue"),
+
+    # ----- letters -----
+    "letters.nav": ("Brieven", "Letters"),
+    "letters.title": ("Brieven om te versturen", "Letters to mail"),
+    "letters.intro": ("De brieven die een afzender op een dag heeft opgemaakt: ingebrekestellingen, overdrachten aan de handhaving en beslissingen. Download ze als één PDF om ze te versturen.",
+                      "The letters a sender issued on a day: notices of default, hand-overs to enforcement and decisions. Download them as one PDF for mailing."),
+    "letters.choose": ("Afzender en dag", "Sender and day"),
+    "letters.sender": ("Afzender", "Sender"),
+    "letters.all_senders": ("alle afzenders", "all senders"),
+    "letters.of_day": ("Brieven van {sender} op {on}", "Letters of {sender} on {on}"),
+    "letters.none": ("{sender} heeft op {on} geen brieven opgemaakt.", "{sender} issued no letters on {on}."),
+    "letters.download_all": ("Alle brieven als één PDF ({n})", "All letters as one PDF ({n})"),
+    "letters.section": ("Brieven", "Letters"),
+    "letters.no_letters": ("Nog geen brieven.", "No letters yet."),
+    "letters.dossier": ("Dossier", "Dossier"),
+    "letters.reference": ("Kenmerk", "Reference"),
+    "letters.kind": ("Brief", "Letter"),
+    "letters.pdf": ("PDF", "PDF"),
+    "letters.download": ("Downloaden", "Download"),
+    "letters.download_one": ("Brief {reference} downloaden (PDF)", "Download letter {reference} (PDF)"),
+    "letters.hash": ("Controlecode: SHA-256 van de inhoud zoals opgenomen in het dossier", "Check code: SHA-256 of the content as journaled"),
+    "value.notice_of_default": ("ingebrekestelling", "notice of default"),
+    "value.hand_over": ("overdracht aan de handhaving", "hand-over to enforcement"),
+    "value.decision": ("beslissing van de handhavingsambtenaar", "enforcement officer's decision"),
+    "value.abb": ("Agentschap Binnenlands Bestuur (handhaving)", "Agency for Home Affairs (enforcement)"),
 }
 
 # ``regularised`` is both an infraction outcome and a residence status; the residence enum

@@ -88,6 +88,8 @@ def _nav(actor: Optional[Actor], path: str) -> list[dict]:
         items.append((f"{PREFIX}/worklist", "nav.worklist"))
     if actor.role in (ENFORCEMENT_OFFICER, AUDITOR, ADMIN):
         items.append((f"{PREFIX}/enforcement", "nav.enforcement"))
+    if actor.role in (CASEWORKER, ENFORCEMENT_OFFICER, ADMIN):
+        items.append((f"{PREFIX}/letters", "letters.nav"))
     if actor.role in AUDITORS:
         items.append((f"{PREFIX}/audit", "nav.audit"))
         items.append((f"{PREFIX}/audit/reports", "nav.reports"))
@@ -405,8 +407,11 @@ def dossier(request: Request, dossier_id: str) -> Response:
     suggested, other = _events_for(actor, view)
     shown = diagram.diagrams(engine, view, entries)
     done = request.query_params.get("done")
+    from api.letters import dossier_letters
+    letters = dossier_letters(engine, dossier_id, actor)
     log_read(request, actor, dossier_id)
     return render(request, "dossier.html", actor=actor, view=view, deadlines=deadlines, infractions=infractions,
+                  letters=letters,
                   timeline=timeline, diagrams=shown, diagrams_json=[
                       {"container": f"diagram-{n}", "url": f"{PREFIX}/processes/{d['process']}/{d['version']}.bpmn",
                        **{k: d[k] for k in ("waiting", "armed", "done", "flows")}}
