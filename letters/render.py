@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
+                    UndefinedError, select_autoescape)
 
 from engine.errors import Refused
 from engine.letters import content_hash
@@ -101,10 +102,16 @@ def html(letter: dict) -> str:
         raise LetterError(f"template name {name!r} is not a template file name", "letter_template", template=name)
     try:
         template = _environment().get_template(f"{name}.html")
-    except TemplateNotFound:
-        raise LetterError(f"template {name!r} not found in letters/templates", "letter_template",
-                          template=name) from None
-    return template.render(c=letter["content"], hash=letter["hash"], texts=texts())
+        return template.render(c=letter["content"], hash=letter["hash"], texts=texts())
+    except TemplateNotFound as error:
+        raise LetterError(f"template {error.name!r} not found in letters/templates", "letter_template",
+                          template=error.name) from None
+    except TemplateSyntaxError as error:  # an edit of a template broke it: say where
+        raise LetterError(f"letters/templates/{error.name}: line {error.lineno}: {error.message}",
+                          "letter_template_invalid", template=error.name, line=error.lineno) from None
+    except UndefinedError as error:  # a text the template needs is missing from texts.yaml (or the content)
+        raise LetterError(f"letter {letter['content'].get('reference')} with template {name!r}: {error.message} "
+                          "(letters/texts.yaml)", "letter_text_missing", template=name) from None
 
 
 def pdf(letters: Iterable[dict]) -> bytes:

@@ -182,3 +182,27 @@ def test_the_cli_prints_an_agencys_letters_of_a_day(fined, tmp_path):
     assert not (tmp_path / "none.pdf").exists()
     bad = CliRunner().invoke(cli, ["letters", "print", "--agency", "nobody", "--out", str(out), "--database", url])
     assert bad.exit_code == 2 and "unknown agency 'nobody'" in bad.output
+
+
+def test_the_texts_cover_every_infraction_type_and_sender():
+    from api.letters import SENDERS
+    from engine.commands import EVENT_SCHEMAS
+
+    types = EVENT_SCHEMAS["enforcement_decision"]["properties"]["infraction"]["enum"]
+    assert set(types) <= set(render.texts()["infractions"])
+    assert set(SENDERS) <= set(render.texts()["senders"])
+
+
+def test_a_text_missing_from_the_texts_file_is_named_not_a_crash(fined):
+    notice = of(fined)[0]
+    content = json.loads(json.dumps(notice["content"]))
+    content["infraction"]["type"] = "an_unknown_type"
+    broken = {**notice, "content": content, "hash": letters.content_hash(notice["template"], content)}
+    with pytest.raises(render.LetterError) as raised:
+        render.pdf([broken])
+    assert raised.value.code == "letter_text_missing" and "N1/1/IG" in raised.value.message
+    missing = {**notice, "template": "ingebrekestelling_v9"}
+    missing["hash"] = letters.content_hash(missing["template"], notice["content"])
+    with pytest.raises(render.LetterError) as raised:
+        render.pdf([missing])
+    assert raised.value.code == "letter_template"
