@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import date
 from typing import Optional
 
-from rules import parameters
+from rules import dates, parameters
 
 from . import facts as f
 
@@ -45,7 +45,7 @@ ENFORCEMENT_SENDER = "abb"
 
 
 def sender_of(kind: str, agency: Optional[str]) -> Optional[str]:
-    """Who sends a letter, and so whose mailing batch it is in (:func:`letters_of_day`)."""
+    """Who sends a letter, and so whose mailing batch it is in (:func:`of_day`)."""
     return ENFORCEMENT_SENDER if kind == "decision" else agency
 
 
@@ -74,7 +74,8 @@ def _infraction(infraction) -> dict:
 
 def _objection(on: date) -> dict:
     days = cited("objection_days", on)
-    return {"days": days, "last_day": (on + timedelta(days=days["value"])).isoformat()}
+    # the last day to object, counted like every legal period (TRAJECTORY.md §5, rules/dates.py)
+    return {"days": days, "last_day": dates.last_timely_day(on, days=days["value"]).isoformat()}
 
 
 def _fine_range(on: date) -> dict:
