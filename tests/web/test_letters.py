@@ -92,7 +92,7 @@ def test_letters_in_chromium_in_dutch(page, engine, clock):
     visit(page, "letters-01-dossier")
     with page.expect_download() as download:
         page.click("a[aria-label='Brief n1/1/BS downloaden (PDF)']")
-    saved = SCREENSHOTS / "letters-n1-B3.pdf"
+    saved = SCREENSHOTS / "letters-n1-1-BS.pdf"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     download.value.save_as(str(saved))
     assert download.value.suggested_filename == "brief-n1-3.pdf"
