@@ -713,6 +713,50 @@ def _progress() -> Progress:
                     console=err, transient=False, disable=not sys.stderr.isatty())
 
 
+letters_app = typer.Typer(help="Letters to newcomers (notices of default, hand-overs, decisions) as PDF.",
+                          no_args_is_help=True)
+app.add_typer(letters_app, name="letters")
+
+
+@letters_app.command("print")
+def letters_print(agency: str = typer.Option(..., "--agency", help="The sender: atlas, amal, agii, or abb (the "
+                                                                   "enforcement officers' decisions)."),
+                  on: Optional[str] = typer.Option(None, "--on", help="YYYY-MM-DD: the day the letters were "
+                                                   "issued (default: today by the store's clock)."),
+                  out: Path = typer.Option(..., "--out", help="The PDF to write (one letter after the other)."),
+                  database: Optional[str] = DatabaseOption) -> None:
+    """An agency's letters of a day as one PDF for mailing; exit 1 when it issued none that day. Each letter is
+    a read of its dossier, recorded in the access log (user: the OS user)."""
+    from sqlmodel import Session
+
+    from api.letters import SENDERS
+    from engine import letters
+    from engine.clock import business_date
+    from letters import render
+
+    if agency not in SENDERS:
+        _fail(f"--agency: unknown agency {agency!r} (one of {', '.join(SENDERS)})")
+    day = None
+    if on is not None:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            _fail(f"--on: {on!r} is not a calendar date (YYYY-MM-DD)")
+    engine, _ = _engine(database)
+    day = day or business_date(engine.clock.now())
+    with Session(engine.db) as session:
+        found = letters.of_day(session, day, agency)
+    if not found:
+        _fail(f"{agency} issued no letters on {day.isoformat()}", 1)
+    try:
+        content = render.pdf(found)
+    except EngineError as error:
+        _fail(error.message, 1)
+    _record_cli_reads(database, sorted({letter["dossier_id"] for letter in found}), "cli letters print")
+    out.write_bytes(content)
+    typer.echo(f"{len(found)} letter(s) of {agency} on {day.isoformat()} written to {out}")
+
+
 from api import cli_ops  # noqa: E402  (operators' commands: incidents, processes, migrate, sweeper)
 
 cli_ops.register(app)

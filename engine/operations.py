@@ -15,6 +15,7 @@ from rules import dates, parameters
 
 from . import actions
 from . import facts as f
+from . import letters
 from .actions import TRIGGER_DEADLINE
 from .registry import operation
 
@@ -68,7 +69,7 @@ def b1_check(ctx, loaded) -> dict:
 def issue_notice(ctx, loaded) -> dict:
     """§6.1: notice of default, issued the day it is sent (on time: the day the infraction is
     established), with a regularisation period counted from it (``regularisation_days``) and moved
-    by the suspensions that apply."""
+    by the suspensions that apply. Its letter (:mod:`engine.letters`) is journaled in the same unit of work."""
     state = ctx.state
     infraction = state.infraction(loaded.infraction_id)
     on = max(ctx.today, infraction.established_on)
@@ -78,16 +79,18 @@ def issue_notice(ctx, loaded) -> dict:
     ctx.emit(f.NoticeIssued(infraction.id, on, base, last,
                             {"regularisation_days": parameters.cite("regularisation_days", on)}),
              process=loaded.process)
+    letters.issue(ctx, "notice_of_default", infraction, on, process=loaded.process)
     return {}
 
 
 @operation("hand_over")
 def hand_over(ctx, loaded) -> dict:
     """§6.3: not regularised → handed to enforcement on the first day after the period (the day the
-    sweep hands it over)."""
+    sweep hands it over); the newcomer is notified by letter (:mod:`engine.letters`)."""
     infraction = ctx.state.infraction(loaded.infraction_id)
     on = max(ctx.today, dates.day_established(infraction.regularisation_last_day))
     ctx.emit(f.HandedOver(infraction.id, infraction.type, on), process=loaded.process)
+    letters.issue(ctx, "hand_over", infraction, on, process=loaded.process)
     actions.registration_infraction_handed_over(ctx, infraction)
     return {}
 
@@ -108,7 +111,8 @@ DECISION_OUTCOME = {"fine": "fined", "no_fine": "not_fined", "no_follow_up": "an
 
 @operation("record_decision")
 def record_decision(ctx, loaded) -> dict:
-    """§6.4: the officer's decision, taken from the completed ``decide`` user task."""
+    """§6.4: the officer's decision, taken from the completed ``decide`` user task, and its letter quoting the
+    officer's motivation (:mod:`engine.letters`)."""
     from datetime import date
 
     infraction = ctx.state.infraction(loaded.infraction_id)
@@ -121,4 +125,6 @@ def record_decision(ctx, loaded) -> dict:
                                 data.get("fine_eur") if decision == "fine" else None, data.get("motivation"),
                                 data.get("officer") or "system", law),
              actor=data.get("officer", "system"), process=loaded.process)
+    letters.issue(ctx, "decision", infraction, on, process=loaded.process, actor=data.get("officer", "system"),
+                  extra={"officer": (data.get("officer") or "system").rpartition(":")[2]})  # the signer's user id
     return {}

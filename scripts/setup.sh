@@ -17,6 +17,7 @@ pick_python() {
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
+scripts/pdf.sh       # Pango, fonts and pdftoppm for the letters (only when missing)
 .venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
 if [ -n "$extras" ]; then
   .venv/bin/python -m pip install --quiet -e ".[$extras]"

@@ -19,9 +19,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount(app: FastAPI, engine: Engine, settings: Settings) -> None:
-    from . import admin, desk, routes, session
+    from . import admin, desk, letters, routes, session
 
     app.include_router(routes.router)
+    app.include_router(letters.router)  # letters: PDFs from the dossier page, the day's mailing
     app.include_router(admin.router)  # operator pages: incidents, process versions
     app.include_router(desk.router)  # search, claims, register extract upload, journal downloads
     app.mount(f"{routes.PREFIX}/static", StaticFiles(directory=str(STATIC)), name="web-static")

@@ -88,6 +88,8 @@ def _nav(actor: Optional[Actor], path: str) -> list[dict]:
         items.append((f"{PREFIX}/worklist", "nav.worklist"))
     if actor.role in (ENFORCEMENT_OFFICER, AUDITOR, ADMIN):
         items.append((f"{PREFIX}/enforcement", "nav.enforcement"))
+    if actor.role in (CASEWORKER, ENFORCEMENT_OFFICER, ADMIN):
+        items.append((f"{PREFIX}/letters", "letters.nav"))
     if actor.role in AUDITORS:
         items.append((f"{PREFIX}/audit", "nav.audit"))
         items.append((f"{PREFIX}/audit/reports", "nav.reports"))
@@ -436,15 +438,18 @@ def dossier(request: Request, dossier_id: str) -> Response:
     suggested, other = _events_for(actor, view)
     shown = diagram.diagrams(engine, view, entries)
     done = request.query_params.get("done")
+    from api.letters import dossier_letters
     from engine import desk
     with engine.reading() as connection:
         holder = desk.claim_of(connection, dossier_id)
     claim_state = request.query_params.get("claim")
+    letters = dossier_letters(engine, dossier_id, actor)
     log_read(request, actor, dossier_id)
     return render(request, "dossier.html", actor=actor, view=view, deadlines=deadlines, infractions=infractions,
                   holder=holder, may_claim=actor.role == CASEWORKER, may_assign=actor.role == ADMIN,
                   may_decide=actor.role in roles_for("enforcement_decision"),
                   claim_notice=tr.t(f"desk.notice_{claim_state}") if claim_state in ("taken", "released") else None,
+                  letters=letters,
                   timeline=timeline, diagrams=shown, diagrams_json=[
                       {"container": f"diagram-{n}", "url": f"{PREFIX}/processes/{d['process']}/{d['version']}.bpmn",
                        **{k: d[k] for k in ("waiting", "armed", "done", "flows")}}

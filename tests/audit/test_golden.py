@@ -169,7 +169,7 @@ def test_the_golden_command_checks_and_prints_the_differences(tmp_path):
     exports.write(golden("scenarios-next"), tmp_path / "scenarios-next.jsonl.gz")
     ok = _script("--golden-dir", str(tmp_path))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "scenarios-next.jsonl.gz: 2 dossiers, 58 entries replay unchanged" in ok.stdout
+    assert "scenarios-next.jsonl.gz: 2 dossiers, 59 entries replay unchanged" in ok.stdout
 
     export = golden("scenarios-next")
     url = exports.load_into(export, f"sqlite:///{tmp_path}/forged.db")
