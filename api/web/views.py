@@ -92,7 +92,7 @@ def timeline_line(tr: Translator, entry: dict) -> str:
             found = offices.office_on(p["office"], date.fromisoformat(p["on"]))
         except ValueError:
             found = None
-        return tr.t("timeline.registered_office", day=p["on"], office=found.name if found else p["office"])
+        return tr.t("timeline.registered_office", day=d(p["on"]), office=found.name if found else p["office"])
     if kind == "target_group_decided" or (kind == "rule_decision" and p.get("question") == "target_group"):
         text = tr.t("timeline.rule_target_group", target_group=v(p.get("target_group")))
         if p.get("reasons"):

@@ -107,8 +107,8 @@ def test_every_page_and_error_path_is_dutch(page, engine, clock):
     # ----- enforcement officer: the queue, a fine outside the legal range
     sign_in(page, "enforcement_officer", "officer-1")
     check(page, "enforcement", walked)
-    _post_event(page, "late1", "enforcement_decision", fill={"fine_eur": "20"},
-                select={"infraction": "late_registration", "decision": "fine"})
+    _post_event(page, "late1", "enforcement_decision", fill={"fine_eur": "20", "motivation": "geen reactie"},
+                select={"infraction_id": "late1/1", "decision": "fine"})  # the form decides by infraction id
     assert "buiten de wettelijke vork" in page.locator("#err-fine_eur").inner_text()
     assert "€ 50" in page.locator("#err-fine_eur").inner_text()
     check(page, "refused-fine-out-of-range", walked)
@@ -149,7 +149,7 @@ def test_every_page_and_error_path_is_dutch(page, engine, clock):
     # the detector does see English: the same refusal page in English trips it
     sign_in(page, "enforcement_officer", "officer-1")
     page.goto("/ui/enforcement?lang=en")
-    _post_event(page, "late1", "enforcement_decision", fill={"fine_eur": "20"},
-                select={"infraction": "late_registration", "decision": "fine"})
+    _post_event(page, "late1", "enforcement_decision", fill={"fine_eur": "20", "motivation": "geen reactie"},
+                select={"infraction_id": "late1/1", "decision": "fine"})  # the form decides by infraction id
     assert "outside the legal range" in page.locator("#err-fine_eur").inner_text()
     assert english_on(page)
