@@ -71,5 +71,5 @@ def test_the_timeline_names_the_office_of_a_registration():
 
     entry = {"kind": "registered", "payload": {"on": "2024-02-12", "office": "loket_tielt"}}
     assert timeline_line(Translator("nl"), entry) == "op 12 februari 2024 bij Loket Tielt (Sociaal huis)"
-    assert timeline_line(Translator("en"), entry) == "on 2024-02-12 at Loket Tielt (Sociaal huis)"
+    assert timeline_line(Translator("en"), entry) == "on 12 February 2024 at Loket Tielt (Sociaal huis)"
     assert timeline_line(Translator("nl"), {"kind": "registered", "payload": {"on": "2024-02-12"}}) == "op 12 februari 2024"
