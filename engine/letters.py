@@ -143,6 +143,9 @@ def issue(ctx, kind: str, infraction, on: date, *, process=None, actor: str = "s
         **_BUILDERS[kind](state, infraction, on),
         **(extra or {}),
     }
+    name = (state.newcomer.get("name") or "").strip()
+    if name:  # the register name, when the extract carried one (a letter without it keeps its old content)
+        content["addressee"] = name
     template = parameters.value("letter_templates", on)[kind]
     return ctx.emit(f.LetterIssued(on, kind, infraction.id, template, content, content_hash(template, content)),
                     actor=actor, process=process)

@@ -206,3 +206,24 @@ def test_a_text_missing_from_the_texts_file_is_named_not_a_crash(fined):
     with pytest.raises(render.LetterError) as raised:
         render.pdf([missing])
     assert raised.value.code == "letter_template"
+
+
+def test_a_named_newcomer_is_addressed_by_name(tmp_path):
+    """The register extract's optional name heads the address block (and is part of the hashed content);
+    a letter to a newcomer without one keeps the anonymous address and its content as before."""
+    s = Story(tmp_path, {**newcomer(), "name": "Ayşe Çelik"})
+    try:
+        s.sweep_to("2024-05-01")
+        notice = of(s)[0]
+        assert notice["content"]["addressee"] == "Ayşe Çelik"
+        assert notice["hash"] == letters.content_hash(notice["template"], notice["content"])
+        words = text(render.pdf([notice]))
+        assert "Ayşe Çelik dossiernummer N1" in words and "Aan de inburgeraar" not in words
+    finally:
+        s.engine.db.dispose()
+
+
+def test_a_newcomer_without_a_name_is_addressed_as_the_newcomer(fined):
+    notice = of(fined)[0]
+    assert "addressee" not in notice["content"]
+    assert "Aan de inburgeraar dossiernummer N1" in text(render.pdf([notice]))
