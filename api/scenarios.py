@@ -162,15 +162,10 @@ class ScenarioRun:
     def _sweep_before(self, instant: datetime) -> None:
         """Run the 02:00 sweep of every day on which a timer is due, up to ``instant``."""
         while True:
-            with self.engine.reading() as connection:
-                first = connection.execute(select(func.min(DueTimer.due_at))).scalar()
-            if first is None:
+            due = next_sweep(self.engine)
+            if due is None:
                 return
-            due_day = business_date(datetime.fromtimestamp(first).astimezone())
-            sweep_at = brussels_instant(due_day, SWEEP_TIME)
-            if sweep_at.timestamp() < first:
-                due_day += timedelta(days=1)
-                sweep_at = brussels_instant(due_day, SWEEP_TIME)
+            due_day, sweep_at = due
             sweep_at = max(sweep_at, self.clock.now())
             if sweep_at > instant:
                 return
@@ -231,20 +226,30 @@ class ScenarioRun:
         return self._token("caseworker", agency) if agency else self._token("admin")
 
 
+def next_sweep(engine: Engine) -> Optional[tuple[date, datetime]]:
+    """The day and the 02:00 instant of the first daily sweep that fires the soonest due timer (the same
+    day's sweep when the timer is due by 02:00, else the next day's); None when no timer waits."""
+    with engine.reading() as connection:
+        first = connection.execute(select(func.min(DueTimer.due_at))).scalar()
+    if first is None:
+        return None
+    due_day = business_date(datetime.fromtimestamp(first).astimezone())
+    sweep_at = brussels_instant(due_day, SWEEP_TIME)
+    if sweep_at.timestamp() < first:
+        due_day += timedelta(days=1)
+        sweep_at = brussels_instant(due_day, SWEEP_TIME)
+    return due_day, sweep_at
+
+
 def sweep_through(engine: Engine, clock: ManualClock, day: date,
                   after_each: Callable[[date], None] | None = None) -> None:
     """Run the 02:00 sweep of every day up to ``day`` on which a timer is due (the days between change
     nothing); ``after_each(day)`` is called after each sweep."""
     while True:
-        with engine.session() as session:
-            first = session.exec(select(func.min(DueTimer.due_at))).one()
-        if first is None:
+        due = next_sweep(engine)
+        if due is None:
             return
-        due_day = business_date(datetime.fromtimestamp(first).astimezone())
-        sweep_at = brussels_instant(due_day, SWEEP_TIME)
-        if sweep_at.timestamp() < first:
-            due_day += timedelta(days=1)
-            sweep_at = brussels_instant(due_day, SWEEP_TIME)
+        due_day, sweep_at = due
         if due_day > day:
             return
         clock.set(sweep_at)

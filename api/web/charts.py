@@ -77,6 +77,17 @@ def _percent_axis(tr: Translator, ax) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: messages.percent(tr.lang, round(x))))
 
 
+def _share_bars(tr: Translator, ax, heading: str, shares: dict, ylabel: str, color: str) -> None:
+    """A panel of shares (catalogue key of the bar's label → fraction or None) as percentage bars."""
+    values = list(shares.values())
+    bars = ax.bar([_wrap(tr.t(key)) for key in shares], [(s or 0) * 100 for s in values], color=color)
+    ax.bar_label(bars, labels=[messages.percent(tr.lang, s * 100) if s is not None else tr.t("common.none")
+                               for s in values], fontsize=8)
+    _percent_axis(tr, ax)
+    ax.set_ylabel(tr.t(ylabel))
+    ax.set_title(heading, fontsize=10)
+
+
 def to_png(tr: Translator, rep: dict, path) -> None:
     """A one-page chart of the report as PNG (``path``: a file name or a binary stream)."""
     figure(tr, rep).savefig(path, format="png", dpi=100)
@@ -138,14 +149,8 @@ def figure(tr: Translator, rep: dict):
     if not vdab["contracts"]:
         _no_data(tr, ax, heading)
     else:
-        shares = [vdab["share"], vdab["share_by_horizon"]]
-        bars = ax.bar([_wrap(tr.t("chart.vdab_within")), _wrap(tr.t("chart.vdab_by_horizon"))],
-                      [(s or 0) * 100 for s in shares], color="#2a9d8f")
-        ax.bar_label(bars, labels=[messages.percent(tr.lang, s * 100) if s is not None else tr.t("common.none")
-                                   for s in shares], fontsize=8)
-        _percent_axis(tr, ax)
-        ax.set_ylabel(tr.t("chart.share"))
-        ax.set_title(heading, fontsize=10)
+        _share_bars(tr, ax, heading, {"chart.vdab_within": vdab["share"], "chart.vdab_by_horizon": vdab["share_by_horizon"]},
+                    "chart.share", "#2a9d8f")
 
     # median months from contract to attest, by advice
     ax = axes[1][0]
@@ -173,15 +178,8 @@ def figure(tr: Translator, rep: dict):
     if not mo["tests"]:
         _no_data(tr, ax, heading)
     else:
-        rates = [mo["pass_rate"], mo["person_pass_rate"]]
-        bars = ax.bar([_wrap(tr.t("chart.mo_per_test")), _wrap(tr.t("chart.mo_per_person"))],
-                      [(r or 0) * 100 for r in rates],
-                      color="#264653")
-        ax.bar_label(bars, labels=[messages.percent(tr.lang, r * 100) if r is not None else tr.t("common.none")
-                                   for r in rates], fontsize=8)
-        _percent_axis(tr, ax)
-        ax.set_ylabel(tr.t("chart.pass_rate"))
-        ax.set_title(heading, fontsize=10)
+        _share_bars(tr, ax, heading, {"chart.mo_per_test": mo["pass_rate"], "chart.mo_per_person": mo["person_pass_rate"]},
+                    "chart.pass_rate", "#264653")
 
     # first infractions by type
     ax = axes[1][2]

@@ -341,13 +341,7 @@ def worklist(request: Request) -> Response:
     mine = q.get("mine") in ("1", "true", "on")
     sort = q.get("sort") if q.get("sort") in WORKLIST_SORTS else "deadline"
     agency = actor.agency if actor.role == CASEWORKER else (q.get("agency") if q.get("agency") in AGENCIES else None)
-    errors, days = {}, {}
-    for name in ("due_from", "due_to"):
-        days[name] = _date_param(q.get(name))
-        if q.get(name) and days[name] is None:
-            errors[name] = tr.t("error.date")
-    if days["due_from"] and days["due_to"] and days["due_from"] > days["due_to"]:
-        errors["due_from"] = tr.t("desk.range_error")
+    days, errors = _date_range(q, "due_from", "due_to", tr)
     page = _page(request)
     result = {"items": [], "total": 0}
     if not errors:
@@ -609,13 +603,7 @@ def enforcement(request: Request) -> Response:
     agency = q.get("agency") if q.get("agency") in AGENCIES else None
     kind = q.get("type") if q.get("type") in INFRACTION_TYPES else None
     sort = q.get("sort") if q.get("sort") in QUEUE_SORTS else "handed_over_on"
-    errors, days = {}, {}
-    for name in ("handed_over_from", "handed_over_to"):
-        days[name] = _date_param(q.get(name))
-        if q.get(name) and days[name] is None:
-            errors[name] = tr.t("error.date")
-    if days["handed_over_from"] and days["handed_over_to"] and days["handed_over_from"] > days["handed_over_to"]:
-        errors["handed_over_from"] = tr.t("desk.range_error")
+    days, errors = _date_range(q, "handed_over_from", "handed_over_to", tr)
     page = _page(request)
     result = {"items": [], "total": 0}
     if not errors:
@@ -634,6 +622,16 @@ def enforcement(request: Request) -> Response:
 
 
 # ----- audit ----------------------------------------------------------------------------------------
+def _date_range(query, start: str, end: str, tr: Translator) -> tuple[dict, dict]:
+    """A list page's date filter ``start``..``end``: the days given (None for absent or not a date) and the
+    errors to show at the fields (not a date; a start after the end)."""
+    days = {name: _date_param(query.get(name)) for name in (start, end)}
+    errors = {name: tr.t("error.date") for name in (start, end) if query.get(name) and days[name] is None}
+    if days[start] and days[end] and days[start] > days[end]:
+        errors[start] = tr.t("desk.range_error")
+    return days, errors
+
+
 def _date_param(value: Optional[str]) -> Optional[date]:
     if not value:
         return None
