@@ -19,23 +19,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from . import journal, spiff
+from . import statements as sql
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
 from .dossier import DossierState, Infraction, state_format
 from .errors import Conflict, NotFound, Refused
 from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
 from .journal import Recording
-from .models import Dossier, DueTimer, Instance
 from .processes import Deployed, ProcessRepository
 
 USER_STEPS = ("register", "intake", "contract", "mo", "nt2", "vdab", "pnt", "decide")
-DOSSIER = Dossier.__table__
-INSTANCE = Instance.__table__
-DUE_TIMER = DueTimer.__table__
+DOSSIER = sql.DOSSIER
+INSTANCE = sql.INSTANCE
+DUE_TIMER = sql.DUE_TIMER
 AFTER_COMMIT = "after_commit"  # session.info key: callables the engine runs once the transaction committed
 
 
@@ -87,10 +87,8 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
 
     ``lock`` takes the row lock (``SELECT … FOR UPDATE``; PostgreSQL — SQLite's writer lock is
     taken at BEGIN)."""
-    query = select(DOSSIER.c.version).where(DOSSIER.c.id == dossier_id)
-    if lock:
-        query = query.with_for_update()
-    version = session.execute(query).scalar()
+    version = session.execute(sql.DOSSIER_VERSION_LOCKED if lock else sql.DOSSIER_VERSION,
+                              {"dossier_id": dossier_id}).scalar()
     if version is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
@@ -101,7 +99,7 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
             ctx.instances[loaded.row.id] = loaded
         ctx._old_timers = set(entry.timers)
         return ctx
-    found = session.execute(select(DOSSIER).where(DOSSIER.c.id == dossier_id)).mappings().one()
+    found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().one()
     row = DossierRow(**found)
     state = stored_state(session, row)
     ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
@@ -161,8 +159,7 @@ class DossierContext:
 
     # ----- instances ------------------------------------------------------
     def load_instances(self) -> None:
-        rows = self.session.execute(select(INSTANCE).where(INSTANCE.c.dossier_id == self.row.id,
-                                                           INSTANCE.c.status == "waiting")).mappings().all()
+        rows = self.session.execute(sql.WAITING_INSTANCES, {"dossier_id": self.row.id}).mappings().all()
         for found in rows:
             row = InstanceRow(**found)
             spec = self.processes.spec(self.session, row.definition_id)
@@ -170,8 +167,7 @@ class DossierContext:
             loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
             self._bind(loaded)
             self.instances[row.id] = loaded
-        timers = self.session.execute(select(DUE_TIMER.c.instance_id, DUE_TIMER.c.timer, DUE_TIMER.c.due_at)
-                                      .where(DUE_TIMER.c.dossier_id == self.row.id))
+        timers = self.session.execute(sql.DOSSIER_TIMERS, {"dossier_id": self.row.id})
         # (the instance rows read above: spiff.load_state reads each blob through its format's upcaster)
         self._old_timers = {tuple(timer) for timer in timers}
 
@@ -362,20 +358,16 @@ class DossierContext:
         The dossier row goes first and only at the version loaded: a stale writer gets
         :class:`Conflict` before anything else is written."""
         row = self.row
-        values = {"target_group": row.target_group, "agency": row.agency, "region": row.region,
-                  "waiting_on": row.waiting_on, "next_due_at": row.next_due_at, "state": row.state,
-                  "journal_seq": row.journal_seq, "journal_head": row.journal_head,
-                  "journal_time": row.journal_time}
+        values = {name: getattr(row, name) for name in sql.DOSSIER_VALUES}
         if self.is_new:
             from .desk import name_key  # the name is set once, by the register extract
 
-            session.execute(insert(DOSSIER).values(id=row.id, version=1, name_key=name_key(self.state.newcomer.get("name")),
-                                                   **values))
+            session.execute(sql.DOSSIER_INSERT, {"id": row.id, "version": 1,
+                                                 "name_key": name_key(self.state.newcomer.get("name")), **values})
             row.version = 1
         else:
-            result = session.execute(
-                update(DOSSIER).where(DOSSIER.c.id == row.id, DOSSIER.c.version == self._loaded_version)
-                .values(version=self._loaded_version + 1, **values))
+            result = session.execute(sql.DOSSIER_UPDATE, {"dossier_id": row.id, "loaded": self._loaded_version,
+                                                          "version": self._loaded_version + 1, **values})
             if result.rowcount != 1:
                 raise Conflict(f"dossier {row.id} was changed by someone else "
                                f"(version {self._loaded_version} is stale); nothing was saved", code="concurrent_change",
@@ -384,22 +376,22 @@ class DossierContext:
         journal.write(session, prepared.entries)
         for instance, blob, status in prepared.blobs:
             if not instance.stored:
-                session.execute(insert(INSTANCE).values(
-                    id=instance.id, dossier_id=instance.dossier_id, definition_id=instance.definition_id,
-                    process_name=instance.process_name, infraction_id=instance.infraction_id, status=status,
-                    lock_version=1, state=blob, state_format=spiff.STATE_FORMAT))
+                session.execute(sql.INSTANCE_INSERT, {
+                    "id": instance.id, "dossier_id": instance.dossier_id, "definition_id": instance.definition_id,
+                    "process_name": instance.process_name, "infraction_id": instance.infraction_id,
+                    "status": status, "lock_version": 1, "state": blob, "state_format": spiff.STATE_FORMAT})
                 instance.lock_version, instance.stored = 1, True
             else:
                 instance.lock_version += 1
-                session.execute(update(INSTANCE).where(INSTANCE.c.id == instance.id)
-                                .values(state=blob, status=status, lock_version=instance.lock_version,
-                                        state_format=spiff.STATE_FORMAT))
+                session.execute(sql.INSTANCE_UPDATE, {"instance_id": instance.id, "state": blob, "status": status,
+                                                      "lock_version": instance.lock_version,
+                                                      "state_format": spiff.STATE_FORMAT})
             instance.state_format = spiff.STATE_FORMAT
             instance.state, instance.status = blob, status
         if prepared.timers_changed:
-            session.execute(delete(DUE_TIMER).where(DUE_TIMER.c.dossier_id == row.id))
+            session.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": row.id})
             if prepared.timers:
-                session.execute(insert(DUE_TIMER), [
+                session.execute(sql.TIMER_INSERT, [
                     {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
                     for instance_id, name, due_at in sorted(prepared.timers)])
         if self.cache is None:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from .clock import business_date
 from .facts import SCHEMA_VERSION, Fact
 from .models import Dossier, JournalEntry
+from .statements import JOURNAL_INSERT
 
 GENESIS = "0" * 64
 
@@ -93,7 +93,7 @@ def link(dossier, at: datetime, recordings: Iterable[Recording]) -> list[dict]:
 
 def write(session: Session, rows: list[dict]) -> None:
     if rows:
-        session.execute(insert(JournalEntry.__table__), rows)  # Core: no ORM bulk bookkeeping
+        session.execute(JOURNAL_INSERT, rows)  # Core, built once: no ORM bulk bookkeeping
 
 
 @dataclass(frozen=True)
