@@ -81,6 +81,21 @@ class Engine:
             for callback in session.info.pop(AFTER_COMMIT, ()):
                 callback()
 
+    @contextmanager
+    def unit(self) -> Iterator[Connection]:
+        """One writing transaction on a Core connection (the sweep's firing: a unit of work that
+        holds the lock while it decides); what it registered under ``AFTER_COMMIT`` runs only
+        once it committed, and is dropped when it rolled back."""
+        with self._writer_turn(), self.db.connect() as connection:
+            try:
+                with connection.begin():
+                    yield connection
+                callbacks = connection.info.pop(AFTER_COMMIT, ())
+            finally:  # the info dict outlives the checkout (it is the pooled connection's)
+                connection.info.pop(AFTER_COMMIT, None)
+            for callback in callbacks:
+                callback()
+
     def _writer_turn(self):
         return self._writers.turn() if self._writers is not None else nullcontext()
 
@@ -205,8 +220,9 @@ class Engine:
         gate.check(ctx, event_type, payload)
         HANDLERS[event_type](ctx, payload, actor.label, on)
 
-    def fire_due_timers(self, session: Session, dossier_id: str, now: datetime) -> int:
-        """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction)."""
+    def fire_due_timers(self, session: Session | Connection, dossier_id: str, now: datetime) -> int:
+        """Fire every timer of one dossier due at ``now`` (the sweep calls this in its transaction,
+        :meth:`unit`)."""
         with parameters.using(self.law):
             ctx = self._load(session, dossier_id, now, lock=True)
             due = ctx.due_timers()

@@ -241,9 +241,10 @@ def dump_state(workflow: BpmnWorkflow) -> dict:
         extra = {}
         if task.triggered != False:  # noqa: E712 (the converter's comparison, not a truth test)
             extra["triggered"] = task.triggered
-        internal = registry.convert(task.internal_data)
-        if internal != {}:
-            extra["internal_data"] = internal
+        if task.internal_data:  # (most tasks have none: skip the converter's walk)
+            internal = registry.convert(task.internal_data)
+            if internal != {}:
+                extra["internal_data"] = internal
         if parent is None:
             if task.data != {}:
                 extra["data"] = task.data

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Optional
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from engine import incidents
@@ -90,20 +91,23 @@ LOCKED = -1
 LOCKED_WAIT_SECONDS = 120.0
 
 
+#: the dossier, if still due at ``cutoff`` (built once: the sweep asks it for every due dossier)
+_CLAIM = select(Dossier.id).where(Dossier.id == bindparam("dossier_id"), Dossier.next_due_at <= bindparam("cutoff"))
+#: the same, taking its row lock unless another sweeper holds it (PostgreSQL)
+_CLAIM_PG = _CLAIM.with_for_update(skip_locked=True)
+
+
 def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
     """Fire one dossier's due timers in one transaction: the number fired, 0 when nothing is due
     (any more), :data:`LOCKED` when another sweeper holds it right now."""
     cutoff = int(now.timestamp())
-    with engine.session() as session:
-        query = select(Dossier.id).where(Dossier.id == dossier_id, Dossier.next_due_at <= cutoff)
-        if engine.postgres:
-            query = query.with_for_update(skip_locked=True)
-        if session.exec(query).first() is None:
-            if engine.postgres and session.exec(
-                    select(Dossier.id).where(Dossier.id == dossier_id, Dossier.next_due_at <= cutoff)).first():
+    with engine.unit() as connection:
+        params = {"dossier_id": dossier_id, "cutoff": cutoff}
+        if connection.execute(_CLAIM_PG if engine.postgres else _CLAIM, params).first() is None:
+            if engine.postgres and connection.execute(_CLAIM, params).first():
                 return LOCKED  # still due, but held: by a live sweeper (done soon) or a dead one (released soon)
             return 0
-        return engine.fire_due_timers(session, dossier_id, now)
+        return engine.fire_due_timers(connection, dossier_id, now)
 
 
 def sweep(engine: Engine, now: Optional[datetime] = None, *,

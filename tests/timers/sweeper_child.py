@@ -52,14 +52,13 @@ def main(argv: list[str] | None = None) -> None:
         original = Engine.fire_due_timers
         fired: list[str] = []
 
-        def fire_then_maybe_pause(self, session, dossier_id, now):
-            count = original(self, session, dossier_id, now)
+        def fire_then_maybe_pause(self, connection, dossier_id, now):
+            count = original(self, connection, dossier_id, now)  # (Core: its statements are sent already)
             fired.append(dossier_id)
             if len(fired) == args.pause_after:
-                session.flush()
                 backend = None
                 if self.postgres:
-                    backend = session.connection().exec_driver_sql("select pg_backend_pid()").scalar()
+                    backend = connection.exec_driver_sql("select pg_backend_pid()").scalar()
                 _write_atomically(args.ready, {"pid": os.getpid(), "fired": fired, "backend_pid": backend})
                 time.sleep(600)  # inside the transaction, until the test kills us
             return count
