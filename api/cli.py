@@ -31,6 +31,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from engine import heap
 from engine.clock import BRUSSELS, SystemClock, business_date
 from engine.errors import EngineError, InvalidInput
 from engine.settings import Settings
@@ -671,7 +672,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     err.print(f"inburgering on http://{host}:{port}  (docs: /docs, database: {settings.database_url})",
               highlight=False)
     if workers == 1:
-        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info", log_config=log_config)
+        app = create_app(engine, settings)
+        heap.settle()  # start-up objects out of the collector's way: short full collections (engine/heap.py)
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config)
         return
     # Several processes: each worker builds its own engine from the environment (the schema is
     # already migrated and the processes deployed, above); load-step-save is safe across them.
@@ -705,7 +708,9 @@ def worker_app():
     engine = bootstrap(settings)  # the store's own clock (a demo store's is manual)
     if os.environ.get(_DEMO_ENV) == "1":
         settings = _demo_settings(engine, settings)
-    return create_app(engine, settings)
+    app = create_app(engine, settings)
+    heap.settle()  # as `serve` does (engine/heap.py)
+    return app
 
 
 def _progress() -> Progress:

@@ -17,8 +17,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 
-from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware
+from fastapi import FastAPI
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("inburgering_request_id", default=None)
 HEADER = "X-Request-ID"
@@ -26,17 +25,35 @@ SETTING = "INBURGERING_LOG_FORMAT"
 _VALID = re.compile(r"^[A-Za-z0-9\-_.:]{1,64}$")
 
 
-class RequestIdMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
-        given = request.headers.get(HEADER, "")
+class RequestIdMiddleware:
+    """Sets the request id for the request's log lines and adds it to the response (plain ASGI)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
         request_id = given if _VALID.match(given) else uuid.uuid4().hex
+        header = (HEADER.lower().encode(), request_id.encode())
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != header[0]]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
         token = REQUEST_ID.set(request_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
-        response.headers[HEADER] = request_id
-        return response
 
 
 class RequestIdFilter(logging.Filter):

@@ -29,8 +29,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from starlette.middleware.base import BaseHTTPMiddleware
+from prometheus_client.core import GaugeMetricFamily
 
 from engine.errors import EngineError
 
@@ -83,23 +82,38 @@ class _CacheCounter:
 _CACHE = _CacheCounter()
 
 
-class MetricsMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
+class MetricsMiddleware:
+    """Counts and times every HTTP request (a plain ASGI middleware: Starlette's BaseHTTPMiddleware
+    ran each request in a task of its own behind memory streams, about 0.5 ms per request)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def send_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_status)
         finally:
             elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
+            route = scope.get("route")  # set on this scope by the router
             template = getattr(route, "path", None) or "unmatched"
-            REQUESTS.labels(request.method, template, str(status)).inc()
-            LATENCY.labels(request.method, template).observe(elapsed)
-            if request.method == "POST" and template.startswith(EVENT_PREFIX):
+            method = scope["method"]
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(elapsed)
+            if method == "POST" and template.startswith(EVENT_PREFIX):
                 STEPS.labels(template[len(EVENT_PREFIX):]).observe(elapsed)
-            _CACHE.update(request.app.state.engine)
+            _CACHE.update(scope["app"].state.engine)
 
 
 def _store_gauges(engine) -> CollectorRegistry:

@@ -23,7 +23,7 @@ def install(app: FastAPI) -> None:
 
 def install_middleware(app: FastAPI) -> None:
     """Metrics and request ids: outside the input guards (so a refused body is counted and logged with its
-    id, and their exceptions never cross these BaseHTTPMiddleware wrappers), inside the catch-all."""
+    id), inside the catch-all; both are plain ASGI middleware."""
     from . import logs, metrics
 
     metrics.install(app)

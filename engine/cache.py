@@ -16,6 +16,15 @@ An entry is *taken out* of the cache when a unit of work starts on it and *put b
 only after that unit of work committed. A unit of work that fails (a refused command,
 a conflict, a crash) therefore leaves nothing behind that it may have changed in memory.
 The cache is bounded (least recently used entries are dropped) and thread-safe.
+
+**Two tiers.** Only the :data:`DEFAULT_LIVE` most recently saved dossiers are kept as live
+objects (Spiff workflows, the aggregate); older entries are **packed**: they keep only what
+was written — the dossier row with its aggregate JSON, the instance rows with their
+compressed state blobs, the due-index rows — and are rebuilt from those bytes when taken
+(:func:`engine.context.load`), without reading the database. A live trajectory instance is
+thousands of small objects that Python's cyclic garbage collector walks on every full
+collection; 4,096 of them made every full collection a pause of 70-270 ms in the middle of
+a request (BENCHMARKS.md, latency). A packed entry is a handful of objects and bytes.
 """
 from __future__ import annotations
 
@@ -24,8 +33,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-#: Default number of dossiers kept (a waiting trajectory instance takes ~50 KB in memory).
+#: Default number of dossiers kept (live or packed).
 DEFAULT_CAPACITY = 4096
+#: Of those, how many are kept live (a waiting trajectory instance takes ~50 KB of small objects).
+DEFAULT_LIVE = 128
 
 
 @dataclass
@@ -37,6 +48,32 @@ class CachedDossier:
     state: Any  # engine.dossier.DossierState
     instances: dict  # instance id -> engine.context.LoadedInstance (waiting instances only)
     timers: set  # (instance id, timer name, due_at epoch seconds): the due-index rows
+    #: True when only the rows are kept: ``state`` is None and ``instances`` maps instance id ->
+    #: engine.context.InstanceRow (its ``state`` the blob as written)
+    packed: bool = False
+
+    def pack(self) -> "CachedDossier":
+        """The same entry without live objects: the rows as they were written. The live instances
+        are disposed of (:func:`engine.spiff.dispose`): nothing else holds them once cached."""
+        if self.packed:
+            return self
+        packed = CachedDossier(self.version, self.row, None,
+                               {i: loaded.row for i, loaded in self.instances.items()}, self.timers, packed=True)
+        self.dispose()
+        return packed
+
+    def dispose(self, keep: "CachedDossier | None" = None) -> None:
+        """Free the live instances now (an entry dropped or packed; see :func:`engine.spiff.dispose`),
+        except those that ``keep`` holds too."""
+        if not self.packed:
+            from . import spiff
+
+            kept = {id(loaded) for loaded in keep.instances.values()} if keep is not None else set()
+            for loaded in self.instances.values():
+                workflow = getattr(loaded, "workflow", None)
+                if workflow is not None and id(loaded) not in kept:
+                    spiff.dispose(workflow)
+            self.instances = {}
 
 
 @dataclass
@@ -49,33 +86,57 @@ class CacheStats:
 class DossierCache:
     """A bounded, thread-safe LRU of :class:`CachedDossier`, with take-out / put-back semantics."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, live: int = DEFAULT_LIVE):
         if capacity < 0:
             raise ValueError(f"cache capacity must be 0 or more, not {capacity}")
+        if live < 0:
+            raise ValueError(f"live cache entries must be 0 or more, not {live}")
         self.capacity = capacity
+        self.live = min(live, capacity)
         self.stats = CacheStats()
-        self._entries: OrderedDict[str, CachedDossier] = OrderedDict()
+        self._live: OrderedDict[str, CachedDossier] = OrderedDict()  # least recently saved first
+        self._packed: OrderedDict[str, CachedDossier] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._live) + len(self._packed)
+
+    def clear(self) -> None:
+        """Forget every entry (the next unit of work on any dossier reads the store)."""
+        with self._lock:
+            self._live.clear()
+            self._packed.clear()
 
     def take(self, dossier_id: str, version: int) -> CachedDossier | None:
-        """Remove and return the entry for ``dossier_id`` if it is at ``version``; None otherwise."""
+        """Remove and return the entry for ``dossier_id`` if it is at ``version`` (live, or packed:
+        see :attr:`CachedDossier.packed`); None otherwise."""
         with self._lock:
-            entry = self._entries.pop(dossier_id, None)
+            entry = self._live.pop(dossier_id, None)
+            if entry is None:
+                entry = self._packed.pop(dossier_id, None)
             if entry is not None and entry.version == version:
                 self.stats.hits += 1
                 return entry
             self.stats.misses += 1
-            return None
+        if entry is not None:  # stale: another process saved the dossier since
+            entry.dispose()
+        return None
 
     def put(self, dossier_id: str, entry: CachedDossier) -> None:
         if self.capacity == 0:
             return
         with self._lock:
-            self._entries[dossier_id] = entry
-            self._entries.move_to_end(dossier_id)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            for tier in (self._packed, self._live):
+                old = tier.pop(dossier_id, None)
+                if old is not None and old is not entry:
+                    old.dispose(keep=entry)
+            if self.live:
+                self._live[dossier_id] = entry
+                while len(self._live) > self.live:  # the least recently saved live entry is packed
+                    old_id, old = self._live.popitem(last=False)
+                    self._packed[old_id] = old.pack()
+            else:
+                self._packed[dossier_id] = entry.pack()
+            while len(self._live) + len(self._packed) > self.capacity:
+                (self._packed or self._live).popitem(last=False)[1].dispose()
                 self.stats.evictions += 1

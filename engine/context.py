@@ -92,6 +92,13 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
     if version is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
+    if entry is not None and entry.packed:  # rebuilt from the rows as written, without reading them again
+        ctx = DossierContext(session, processes, dispatcher, entry.row,
+                             DossierState.from_json(json.loads(entry.row.state)), now, cache=cache)
+        for row in entry.instances.values():
+            ctx._restore(row)
+        ctx._old_timers = set(entry.timers)
+        return ctx
     if entry is not None:
         ctx = DossierContext(session, processes, dispatcher, entry.row, entry.state, now, cache=cache)
         for loaded in entry.instances.values():
@@ -161,15 +168,18 @@ class DossierContext:
     def load_instances(self) -> None:
         rows = self.session.execute(sql.WAITING_INSTANCES, {"dossier_id": self.row.id}).mappings().all()
         for found in rows:
-            row = InstanceRow(**found)
-            spec = self.processes.spec(self.session, row.definition_id)
-            workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec, row.state_format)
-            loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
-            self._bind(loaded)
-            self.instances[row.id] = loaded
+            self._restore(InstanceRow(**found))
         timers = self.session.execute(sql.DOSSIER_TIMERS, {"dossier_id": self.row.id})
         # (the instance rows read above: spiff.load_state reads each blob through its format's upcaster)
         self._old_timers = {tuple(timer) for timer in timers}
+
+    def _restore(self, row: InstanceRow) -> None:
+        """Rebuild a waiting instance from its row (its state blob, read through its format's upcaster)."""
+        spec = self.processes.spec(self.session, row.definition_id)
+        workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec, row.state_format)
+        loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
+        self._bind(loaded)
+        self.instances[row.id] = loaded
 
     def _bind(self, loaded: LoadedInstance) -> None:
         infraction_id = loaded.infraction_id

@@ -23,7 +23,7 @@ from . import actions, commands, context, gate, journal, operations  # noqa: F40
 from . import facts as f
 from .incidents import guard_command
 from .clock import Clock, StoreClock, business_date
-from .cache import DEFAULT_CAPACITY, DossierCache
+from .cache import DEFAULT_CAPACITY, DEFAULT_LIVE, DossierCache
 from .context import AFTER_COMMIT, DossierContext, DossierRow
 from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
 from .dossier import DossierState
@@ -61,12 +61,13 @@ class Engine:
     a law-change test or a what-if reform passes another, :class:`rules.parameters.Law`)."""
 
     def __init__(self, db, clock: Clock, processes: ProcessRepository | None = None, *,
-                 cache_size: int = DEFAULT_CAPACITY, law: parameters.Law | None = None):
+                 cache_size: int = DEFAULT_CAPACITY, cache_live: int = DEFAULT_LIVE,
+                 law: parameters.Law | None = None):
         self.db = db
         self.clock = clock
         self.processes = processes or ProcessRepository()
         self.postgres = is_postgres(db)
-        self.cache = DossierCache(cache_size)
+        self.cache = DossierCache(cache_size, cache_live)
         self.law = law
         self._writers = writer_queue(db)
 
@@ -399,7 +400,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None, *, processes: Proc
         if start is not None and start.tzinfo is None:
             raise ValueError(f"clock start {settings.clock_start!r} has no UTC offset")
         clock = StoreClock.of_store(db, new_mode=settings.clock_mode, start=start)
-    engine = Engine(db, clock, processes, cache_size=settings.cache_size, law=law)
+    engine = Engine(db, clock, processes, cache_size=settings.cache_size, cache_live=settings.cache_live, law=law)
     with engine.session() as session:
         engine.processes.deploy(session, at=clock.now().isoformat())
     return engine

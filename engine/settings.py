@@ -35,6 +35,9 @@ class Settings:
     sweep_hour: int = 2
     #: Dossiers kept loaded between units of work (engine/cache.py); 0 switches the cache off.
     cache_size: int = 4096
+    #: Of those, how many are kept as live objects; the others are kept packed (their rows as
+    #: written) and rebuilt when used, so Python's full garbage collections stay short.
+    cache_live: int = 128
     #: The business clock a new store gets (engine/clock.py StoreClock): "wall" (production) or
     #: "manual" (a demo or simulation store, moved by `sweep --until` and `clock advance`).
     clock_mode: str = "wall"
@@ -79,6 +82,7 @@ class Settings:
             "token_hours": _int(env, "INBURGERING_TOKEN_HOURS", cls.token_hours),
             "max_token_hours": _int(env, "INBURGERING_MAX_TOKEN_HOURS", cls.max_token_hours),
             "cache_size": _int(env, "INBURGERING_CACHE_SIZE", cls.cache_size),
+            "cache_live": _int(env, "INBURGERING_CACHE_LIVE", cls.cache_live),
             "clock_mode": _choice(env, "INBURGERING_CLOCK", ("wall", "manual"), cls.clock_mode),
             "clock_start": env.get("INBURGERING_CLOCK_START") or None,
             "max_body_bytes": _int(env, "INBURGERING_MAX_BODY_BYTES", cls.max_body_bytes),

@@ -345,6 +345,20 @@ def bind(workflow: BpmnWorkflow, clock: Clock, dispatch: ServiceDispatcher, scri
     workflow.script_engine = RegistryScriptEngine(clock, dispatch, script_globals)
 
 
+def dispose(workflow: BpmnWorkflow) -> None:
+    """Break an instance's reference cycles (workflow <-> tasks, workflow <-> event manager,
+    script engine -> the unit of work that bound it) so that it is freed the moment the last
+    reference goes, by reference counting, instead of waiting as garbage for a full collection
+    of Python's cyclic collector (engine/heap.py). The instance is unusable afterwards."""
+    workflow.tasks = {}
+    workflow.task_tree = None
+    workflow.last_task = None
+    manager = workflow.event_manager
+    manager.tasks = {}
+    manager.workflow = None
+    workflow.script_engine = None
+
+
 def run(workflow: BpmnWorkflow) -> None:
     """Fire due timers, then run engine steps until only user tasks and waiting events are left.
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta
 from typing import Callable, Optional
 
+from engine import heap
 from engine.clock import MANUAL, ManualClock, StoreClock, brussels_instant
 from engine.settings import Settings
 from rules import geography, parameters
@@ -224,7 +225,9 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
     process (tested).
 
     The engine runs with the settings ``inburgering serve`` uses: the dossier cache at
-    ``INBURGERING_CACHE_SIZE`` (default 4,096) and Python's default garbage-collector thresholds.
+    ``INBURGERING_CACHE_SIZE`` (default 4,096, of which ``INBURGERING_CACHE_LIVE`` live) and Python's
+    default garbage-collector thresholds; each worker process freezes its start-up objects out of
+    the collector's way once, as ``serve`` does (:func:`engine.heap.settle`).
 
     ``on_phase(phase, day)`` (one process only) is called after each of a day's three phases, so a
     caller can look at the store between units of work (``benchmarks/instance_size.py`` does).
@@ -515,6 +518,7 @@ def _work(persons: list, first: date, until: date, url: str, via: str, index: in
     clock = ManualClock(brussels_instant(first, IMPORT_TIME))
     engine = bootstrap(_settings(url), clock, law=parameters.current())  # the law, or a reform's
     door = _ApiDoor(engine, _settings(url)) if via == "api" else _EngineDoor(engine)
+    heap.settle()  # a long-running process, as `serve` (engine/heap.py)
     part = SimulationResult(0, 0, 0, until.isoformat(), "", via)
     try:
         _walk_days(engine, door, _Plan(persons, until), first, until, part, None, id_range=id_range,

@@ -196,3 +196,92 @@ def test_after_three_lost_races_a_command_is_decided_under_the_write_lock(two_en
     assert answer["version"] == raced[-1] + 1 == first.dossier_view("N1")["version"]
     assert first.dossier_view("N1")["advice"] == "cvo_standard"
     assert len(first.dossier_state("N1").activities) == 3
+
+
+def test_older_entries_are_packed_and_the_least_recent_go_first():
+    cache = DossierCache(3, live=1)
+    live = CachedDossier(1, row=None, state=object(), instances={}, timers=set())
+    cache.put("A", live)
+    cache.put("B", _entry(1))
+    packed = cache.take("A", 1)
+    assert packed.packed and packed.state is None  # only the rows as written are kept
+    for name in "ACD":
+        cache.put(name, _entry(1))
+    assert len(cache) == 3 and cache.stats.evictions == 1
+    assert cache.take("B", 1) is None  # the least recently saved (packed) went first
+    assert not cache.take("D", 1).packed and cache.take("A", 1).packed
+    with pytest.raises(ValueError):
+        DossierCache(4, live=-1)
+
+
+def _history(engine, clock) -> list[tuple]:
+    """One dossier through steps, a missed VDAB deadline, its notice and hand-over, and steps after."""
+    from datetime import date
+
+    from .helpers import on
+
+    engine.import_newcomer(newcomer())
+    on(engine, clock, date(2024, 2, 10), "registered")
+    on(engine, clock, date(2024, 2, 20), "intake", {"advice": "cvo_standard"})
+    on(engine, clock, date(2024, 3, 1), "contract_signed", {"components": ["mo", "nt2", "vdab"]})
+    on(engine, clock, date(2024, 9, 2), "test_result", {"component": "mo", "core_percent": 80, "total_percent": 75},
+       since=date(2024, 3, 2))
+    on(engine, clock, date(2024, 9, 3), "vdab_registered")
+    return [(e["seq"], e["kind"], e["hash"]) for e in engine.history("N1")["entries"]]
+
+
+def test_packed_entries_give_the_same_journal_as_live_ones_and_as_no_cache(tmp_path):
+    """A packed entry is rebuilt from the rows it wrote: the same decisions, to the hash."""
+    from datetime import date
+
+    from engine.clock import ManualClock, brussels_instant
+
+    journals, stats = {}, {}
+    for name, size, live in (("off", 0, 0), ("packed", 16, 0), ("live", 16, 16)):
+        clock = ManualClock(brussels_instant(date(2024, 1, 31)))
+        engine = bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/{name}.db", demo_data=False,
+                                    cache_size=size, cache_live=live), clock)
+        try:
+            journals[name] = _history(engine, clock)
+            stats[name] = engine.cache.stats.hits
+        finally:
+            engine.db.dispose()
+    assert len(journals["off"]) > 20 and any(kind == "notice_issued" for _, kind, _ in journals["off"])
+    assert journals["packed"] == journals["off"] == journals["live"]
+    assert stats["off"] == 0 and stats["packed"] >= 5 and stats["live"] >= 5
+
+
+def test_the_live_share_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("INBURGERING_CACHE_LIVE", "7")
+    assert Settings.from_env().cache_live == 7
+    monkeypatch.setenv("INBURGERING_CACHE_LIVE", "some")
+    with pytest.raises(ValueError, match="INBURGERING_CACHE_LIVE"):
+        Settings.from_env()
+
+
+def test_a_packed_entry_frees_its_live_instances_at_once(database_url, clock):
+    """Packing breaks the instance's reference cycles: it is freed by reference counting, not left
+    as garbage for a full collection (engine/heap.py)."""
+    import gc
+    import weakref
+
+    engine = bootstrap(Settings(database_url=database_url, demo_data=False, cache_size=8, cache_live=1), clock)
+    try:
+        engine.import_newcomer(newcomer("N1"))
+        engine.handle("N1", "registered", {}, actor=CASEWORKER)
+        workflow = engine.cache._live["N1"].instances["N1:0:trajectory"].workflow
+        task = weakref.ref(next(iter(workflow.tasks.values())))
+        gc.disable()  # freed or not, without the cyclic collector
+        try:
+            engine.import_newcomer(newcomer("N2"))  # N1's entry is packed
+            assert engine.cache._packed["N1"].packed and workflow.tasks == {} and workflow.script_engine is None
+            assert task() is None  # its tasks are gone already
+            freed = weakref.ref(workflow)
+            del workflow
+            assert freed() is None  # and the instance with the last reference
+        finally:
+            gc.enable()
+        engine.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)  # rebuilt from the rows
+        assert engine.dossier_view("N1")["advice"] == "cvo_standard"
+    finally:
+        engine.db.dispose()
