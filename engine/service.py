@@ -321,9 +321,9 @@ def _effective_day(payload: dict, ctx: DossierContext) -> date:
     """The day the event happened: the body's ``on``, else today by the business clock. Not after
     today, not before the obligation start (TRAJECTORY.md §5; scenarios README "Late-recorded facts")."""
     today = ctx.today
-    if "on" not in payload:
-        return today
-    on = date.fromisoformat(payload["on"])
+    on = date.fromisoformat(payload["on"]) if "on" in payload else today
+    # (today is checked against the obligation start too: the command is journaled with its day, and a
+    # replay, which reads that day as an explicit ``on``, must decide it the same way)
     if on > today:
         raise InvalidInput("$.on", f"{on} is after today ({today}): a fact is recorded once it happened",
                            code="on_in_future", params={"on": on.isoformat(), "today": today.isoformat()})

@@ -17,6 +17,15 @@ from engine.processes import ProcessRepository
 from .helpers import CASEWORKER, newcomer
 
 
+@pytest.fixture
+def clock():
+    """The obligation start of ``helpers.newcomer()``: a command is dated today, and a day before the
+    obligation start is refused (engine/service.py ``_effective_day``)."""
+    from engine.clock import ManualClock, brussels_instant
+
+    return ManualClock(brussels_instant(date(2024, 1, 31)))
+
+
 def _counts(engine) -> tuple[int, int]:
     with Session(engine.db) as session:
         return (session.exec(select(func.count()).select_from(Dossier)).one(),

@@ -1,6 +1,8 @@
 """The dossier cache (engine/cache.py): a speed-up that must never change what the engine does."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from engine.cache import CachedDossier, DossierCache
@@ -9,6 +11,15 @@ from engine.service import bootstrap
 from engine.settings import Settings
 
 from .helpers import CASEWORKER, newcomer
+
+
+@pytest.fixture
+def clock():
+    """The obligation start of ``helpers.newcomer()``: a command is dated today, and a day before the
+    obligation start is refused (engine/service.py ``_effective_day``)."""
+    from engine.clock import ManualClock, brussels_instant
+
+    return ManualClock(brussels_instant(date(2024, 1, 31)))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from engine.errors import InvalidInput, Refused
+from engine.replay import replay_dossier
 
 from .helpers import CASEWORKER, newcomer, on
 
@@ -124,3 +125,13 @@ def test_an_asylum_seeker_recognised_as_refugee_becomes_obligated_that_day(engin
     assert view["waiting_on"] == ["register"]
     on(engine, clock, date(2024, 4, 30), "registered")
     assert engine.outcome("N1")["infractions"] == []
+
+
+def test_a_command_of_today_before_the_obligation_start_is_refused_as_a_dated_one_would_be(engine, clock):
+    """Without ``on`` the day is today; it is journaled as the command's ``on``, and a replay reads it so:
+    today before the obligation start is refused live too, or the replay would refuse what was accepted."""
+    engine.import_newcomer(newcomer())  # obligation start 2024-01-31; the clock is at 2024-01-01
+    error = _refused_422(engine, "registered", {}, "on_before_obligation_start")
+    assert error.path == "$.on" and (error.params["on"], error.params["obligation_start"]) == ("2024-01-01", "2024-01-31")
+    on(engine, clock, date(2024, 1, 31), "registered")
+    assert replay_dossier(engine, "N1").ok
