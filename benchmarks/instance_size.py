@@ -22,7 +22,7 @@ fees). A wait state of the BPMN that no instance reached is listed as **not reac
 **What is counted, per instance** (the figure the target is about):
 
 * the instance's state blob as stored (``instance.state``: Spiff state without the spec, JSON, zlib);
-* the dossier row's ``state`` (the aggregate JSON) — in full for every instance of the dossier;
+* the dossier row's ``state`` (the aggregate: compressed JSON since revision 0009) — in full for every instance of the dossier;
 * the instance's due-date index rows (``due_timer``: every column's value: id and due_at as 8
   bytes each, the text columns' UTF-8 bytes).
 

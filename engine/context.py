@@ -26,7 +26,7 @@ from . import journal, spiff
 from . import statements as sql
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
-from .dossier import DossierState, Infraction, state_format
+from .dossier import DossierState, Infraction, decode_state, encode_state, state_format
 from .errors import Conflict, NotFound, Refused
 from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
 from .journal import Recording
@@ -50,7 +50,7 @@ class DossierRow:
     region: Optional[str] = None
     next_due_at: Optional[int] = None
     waiting_on: str = ""
-    state: str = "{}"
+    state: bytes = b""  # encode_state output (engine/dossier.py)
     journal_seq: int = 0
     journal_head: str = ""
     journal_time: Optional[str] = None
@@ -94,7 +94,7 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
     entry = cache.take(dossier_id, version) if cache is not None else None
     if entry is not None and entry.packed:  # rebuilt from the rows as written, without reading them again
         ctx = DossierContext(session, processes, dispatcher, entry.row,
-                             DossierState.from_json(json.loads(entry.row.state)), now, cache=cache)
+                             DossierState.from_json(decode_state(entry.row.state)), now, cache=cache)
         for row in entry.instances.values():
             ctx._restore(row)
         ctx._old_timers = set(entry.timers)
@@ -119,7 +119,7 @@ def stored_state(session, row) -> DossierState:
     upcast when release 0.1 wrote it: a state of format 1 did not keep the waiting steps (the row's
     ``waiting_on`` has them) nor whether a trajectory was started (its ``instance`` rows say so, also
     for a dossier excluded later). ``session``: a Session or Connection in which to read them."""
-    data = json.loads(row.state)
+    data = decode_state(row.state)
     if state_format(data) != 1:
         return DossierState.from_json(data)
     started = session.execute(select(INSTANCE.c.id).where(INSTANCE.c.dossier_id == row.id,
@@ -349,7 +349,7 @@ class DossierContext:
         row.region = state.region
         row.waiting_on = ",".join(sorted(waiting))
         row.next_due_at = min((t[2] for t in new_timers), default=None)
-        row.state = json.dumps(state.to_json(), separators=(",", ":"))
+        row.state = encode_state(state.to_json())
         entries = journal.link(row, self.now, self.facts)
         self.facts = []
         blobs = []

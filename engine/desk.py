@@ -16,7 +16,6 @@ enforcement queue of infractions.
 """
 from __future__ import annotations
 
-import json
 import unicodedata
 from datetime import date
 from typing import Optional
@@ -25,6 +24,7 @@ from sqlalchemy import and_, delete, false, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import context
+from .dossier import decode_state
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Dossier, DossierClaim
 
@@ -77,9 +77,9 @@ def search(engine, query: str, *, agency: Optional[str] = None, limit: int = 20)
                       for r in rows]}
 
 
-def _name(state_json: str) -> Optional[str]:
+def _name(stored) -> Optional[str]:
     """The register name as imported (from the stored state: only the rows found are read)."""
-    return (json.loads(state_json).get("newcomer") or {}).get("name")
+    return (decode_state(stored).get("newcomer") or {}).get("name")
 
 
 # ----- claims ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from .db import make_engine, migrate
+from .dossier import decode_state, encode_state
 from .facts import SCHEMA_VERSION
 from .journal import Break, verify_dossier
 from .models import Dossier, JournalEntry, ProcessDefinition
@@ -149,7 +150,7 @@ def entry_record(entry: JournalEntry) -> dict:
 def dossier_record(row: Dossier, entries: Iterable[JournalEntry], *, with_state: bool = True) -> DossierRecord:
     return DossierRecord(
         id=row.id, journal_seq=row.journal_seq, journal_head=row.journal_head, journal_time=row.journal_time,
-        version=row.version, state=json.loads(row.state) if with_state else None,
+        version=row.version, state=decode_state(row.state) if with_state else None,
         entries=[entry_record(e) for e in entries])
 
 
@@ -334,7 +335,7 @@ def _build(path: Path, header, records: list[tuple]) -> JournalExport:
 
 
 def _row_objects(record: DossierRecord) -> tuple[Dossier, list[JournalEntry]]:
-    row = Dossier(id=record.id, version=record.version, target_group="", state="{}",
+    row = Dossier(id=record.id, version=record.version, target_group="", state=b"",
                   journal_seq=record.journal_seq, journal_head=record.journal_head,
                   journal_time=record.journal_time)
     entries = [JournalEntry(id=index, dossier_id=record.id, **entry) for index, entry in enumerate(record.entries, 1)]
@@ -389,7 +390,7 @@ def load_into(export: JournalExport, database_url: str, *, check: bool = True) -
                     id=record.id, version=record.version, target_group=state.get("target_group") or "",
                     agency=state.get("agency"), region=state.get("region"), next_due_at=None,
                     waiting_on=",".join(state.get("waiting") or []),
-                    state=json.dumps(state, separators=(",", ":")), journal_seq=record.journal_seq,
+                    state=encode_state(state), journal_seq=record.journal_seq,
                     journal_head=record.journal_head, journal_time=record.journal_time,
                     name_key=name_key((state.get("newcomer") or {}).get("name"))))
                 if record.entries:

@@ -16,7 +16,6 @@ from message and trace as a second line of defence.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import traceback
@@ -152,7 +151,9 @@ def _personal_values(connection, dossier_id: str) -> tuple[str, ...]:
     try:
         state = connection.execute(select(Dossier.__table__.c.state)
                                    .where(Dossier.__table__.c.id == dossier_id)).scalar()
-        newcomer = (json.loads(state) or {}).get("newcomer") or {}
+        from .dossier import decode_state
+
+        newcomer = (decode_state(state) or {}).get("newcomer") or {}
         return tuple(value for value in (newcomer.get("birth_date"), newcomer.get("name"))
                      if isinstance(value, str) and value.strip())
     except Exception:  # noqa: BLE001 - the stored state may be what is broken

@@ -62,7 +62,7 @@ from rules import dates
 
 from . import spiff
 from .clock import brussels_instant
-from .dossier import COMPONENTS, DECIDED, DossierState
+from .dossier import COMPONENTS, DECIDED, DossierState, decode_state
 from .models import Dossier, DueTimer, Instance, JournalEntry
 
 #: the trajectory timer that waits for each deadline (processes/README.md, element-ID contract)
@@ -125,7 +125,7 @@ def load(engine, dossier_id: str) -> Stored:
                                             found["status"], workflow))
         timers = {(t.instance_id, t.timer, t.due_at) for t in connection.execute(
             select(DueTimer.__table__).where(DueTimer.__table__.c.dossier_id == dossier_id))}
-    state = DossierState.from_json(json.loads(row["state"]))
+    state = DossierState.from_json(decode_state(row["state"]))
     return Stored(dict(row), state, instances, timers)
 
 
@@ -429,7 +429,7 @@ def journal_violations(engine, dossier_id: str) -> list[str]:
                                      .where(JournalEntry.__table__.c.dossier_id == dossier_id)
                                      .order_by(JournalEntry.__table__.c.seq)).mappings().all()
         row = connection.execute(select(Dossier.__table__.c.state).where(Dossier.__table__.c.id == dossier_id)).one()
-    stored = DossierState.from_json(json.loads(row[0]))
+    stored = DossierState.from_json(decode_state(row[0]))
     try:
         folded = fold(dossier_id, read([dict(e) for e in entries]))
     except Exception as err:  # noqa: BLE001 - a journal that does not fold is the violation

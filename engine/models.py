@@ -39,7 +39,7 @@ class Dossier(SQLModel, table=True):
     region: Optional[str] = None
     next_due_at: Optional[int] = Field(default=None, sa_column=Column(BigInteger, index=True))
     waiting_on: str = ""
-    state: str = Field(sa_column=Column(Text, nullable=False))
+    state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # engine.dossier.encode_state; revision 0009
     journal_seq: int = 0
     journal_head: str = ""
     journal_time: Optional[str] = None  # business time of the last journal entry (never goes back)

@@ -59,12 +59,13 @@ def test_scenario_03_after_the_hand_over_and_after_the_fine(audit_store):
 
 def test_as_of_is_not_the_current_state(audit_store):
     from engine.db import make_engine
+    from engine.dossier import decode_state
     from engine.models import Dossier
     from sqlmodel import Session
 
     db = make_engine(audit_store)
     with Session(db) as session:
-        current = json.loads(session.get(Dossier, "N3").state)
+        current = decode_state(session.get(Dossier, "N3").state)
     db.dispose()
     assert current["infractions"][0]["outcome"] == "fined"
     assert current["registered_on"] == "2024-04-02"

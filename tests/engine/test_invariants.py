@@ -32,6 +32,7 @@ from engine import invariants, journal
 from engine.cache import DossierCache
 from engine.clock import ManualClock, brussels_instant
 from engine.commands import EVENT_TYPES
+from engine.dossier import decode_state, encode_state
 from engine.errors import EngineError
 from engine.models import Dossier, DueTimer, Instance, JournalEntry
 from engine.service import Actor, bootstrap
@@ -464,7 +465,6 @@ def test_counterexample_stays_fixed(engine, clock, name):
 def test_the_invariant_names_what_is_inconsistent(engine, clock):
     """A consistent dossier passes; tampering with one store at a time is named (so the property test
     above cannot pass vacuously)."""
-    import json
 
     from engine.context import load
     from engine.registry import dispatch
@@ -477,9 +477,9 @@ def test_the_invariant_names_what_is_inconsistent(engine, clock):
         assert invariants.check(load(session, engine.processes, dispatch, DOSSIER, clock.now()), DOSSIER) == []
 
     with engine.db.begin() as connection:
-        state = json.loads(connection.execute(select(Dossier.state).where(Dossier.id == DOSSIER)).scalar())
+        state = decode_state(connection.execute(select(Dossier.state).where(Dossier.id == DOSSIER)).scalar())
         state["registered_on"] = "2024-02-01"  # the aggregate says registered, the BPMN still waits for it
-        connection.execute(Dossier.__table__.update().values(state=json.dumps(state)))
+        connection.execute(Dossier.__table__.update().values(state=encode_state(state)))
         connection.execute(delete(DueTimer.__table__))  # and the sweep would never hand the infraction over
     problems = "\n".join(invariants.check(engine, DOSSIER))
     assert "register ready is True but registered_on gives False" in problems

@@ -37,6 +37,7 @@ from engine.settings import Settings
 from rules import fees
 from timers.sweep import sweep_days
 
+from .helpers import CASEWORKER, newcomer
 from .old_stores import OLD_STORES, copy_store, revision
 
 ADMIN = Actor("old-store-test", "admin")
@@ -649,5 +650,54 @@ def test_revision_0008_folds_the_names_already_in_the_store(database_url):
         with db.connect() as connection:
             keys = dict(connection.execute(text("SELECT id, name_key FROM dossier ORDER BY id")).all())
         assert keys == {"A": "ayse celik", "B": None, "C": "omer"}
+    finally:
+        db.dispose()
+
+
+def test_revision_0009_compresses_the_aggregate_and_reads_what_was_stored_before(database_url):
+    """A store at revision 0008 (the aggregate as JSON text) is read as it is after the upgrade; the next
+    save writes it compressed; the downgrade writes every row back as JSON text."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db import alembic_config, make_engine
+    from engine.dossier import decode_state
+
+    def to(revision: str, down: bool = False) -> None:
+        with db.begin() as connection:
+            config = alembic_config(db)
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+    def stored(dossier_id: str):
+        with db.connect() as connection:
+            return connection.execute(text("SELECT state FROM dossier WHERE id = :id"), {"id": dossier_id}).scalar()
+
+    clock = ManualClock(brussels_instant(date(2024, 2, 1), time(9)))  # newcomer(): obligation start 2024-01-31
+    db = make_engine(database_url)
+    try:
+        to("head")
+        engine = bootstrap(Settings(database_url=database_url, demo_data=False), clock)
+        engine.import_newcomer(newcomer("OLD"))
+        engine.import_newcomer(newcomer("NEW"))
+        plain = json.dumps(decode_state(stored("OLD")), separators=(",", ":"))
+        engine.db.dispose()
+        to("0008", down=True)  # as release 0.x kept it: JSON text
+        assert json.loads(stored("OLD")) == json.loads(plain) and isinstance(stored("NEW"), str)
+        to("head")
+        engine = bootstrap(Settings(database_url=database_url, demo_data=False), clock)
+        try:
+            raw = stored("OLD")  # not rewritten: text on SQLite, its UTF-8 bytes in PostgreSQL's bytea
+            assert (raw if isinstance(raw, str) else bytes(raw).decode()) == plain
+            assert engine.dossier_view("OLD")["target_group"] == "obligated"  # read as it was
+            engine.handle("OLD", "registered", {}, actor=CASEWORKER)
+            compressed = bytes(stored("OLD"))
+            assert compressed[:1] != b"{" and len(compressed) < len(plain)  # the save compressed it
+            assert decode_state(compressed)["registered_on"] is not None
+            assert replay_dossier(engine, "OLD").ok
+        finally:
+            engine.db.dispose()
     finally:
         db.dispose()

@@ -7,7 +7,6 @@ entry per dossier, and every dossier's hash chain intact (``journal.verify_all``
 """
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from datetime import date
@@ -18,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from engine import journal
 from engine.clock import brussels_instant
+from engine.dossier import decode_state
 from engine.models import Dossier, JournalEntry
 from timers.sweep import SWEEP_TIME, sweep
 
@@ -66,7 +66,7 @@ def committed_infractions(url: str) -> dict[str, list[str]]:
             rows = conn.execute(text("select id, state from dossier order by id")).all()
     finally:
         reader.dispose()
-    return {row[0]: [i["type"] for i in json.loads(row[1]).get("infractions", [])] for row in rows}
+    return {row[0]: [i["type"] for i in decode_state(row[1]).get("infractions", [])] for row in rows}
 
 
 @pytest.mark.slow
