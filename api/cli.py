@@ -421,6 +421,9 @@ def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="
                                                        "(repeatable)."),
            all_: bool = typer.Option(False, "--all", help="Every dossier (the default when no --dossier)."),
            out: Optional[Path] = typer.Option(None, "--out", help="Write the JSON summary here."),
+           workers: Optional[int] = typer.Option(None, "--workers", min=1, max=32, help="Processes replaying in "
+                                                 "parallel (default: one per CPU, at most 4, from 200 dossiers "
+                                                 "on; else 1)."),
            database: Optional[str] = DatabaseOption) -> None:
     """Re-execute dossiers from their journaled inputs on the recorded process and rule versions;
     exit 1 naming each dossier whose journal is tampered with or does not replay exactly."""
@@ -437,7 +440,8 @@ def replay(dossier: Optional[List[str]] = typer.Option(None, "--dossier", help="
                 err.print(f"[red]{result.dossier_id}[/red]: {result.first_divergence['message']}", highlight=False)
 
         try:
-            summary = replay_all(_audit_url(database), dossier_ids=dossier or None, on_progress=on_progress)
+            summary = replay_all(_audit_url(database), dossier_ids=dossier or None, on_progress=on_progress,
+                                 workers=workers)
         except EngineError as error:
             _fail(error.message)
     _record_cli_reads(database, replayed, "cli replay")

@@ -661,24 +661,47 @@ def replay_dossier(source, dossier_id: str, *, replayer: Optional[Replayer] = No
         store.close()
 
 
+#: below this many dossiers a replay runs in this process: starting a worker costs about a second
+PARALLEL_FROM = 200
+
+
+def default_workers(dossiers: int) -> int:
+    """Worker processes for replaying ``dossiers``: one per CPU (at most 4) from :data:`PARALLEL_FROM`
+    dossiers on, else 1 (this process)."""
+    import os
+
+    return min(os.cpu_count() or 1, 4) if dossiers >= PARALLEL_FROM else 1
+
+
 def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
                on_progress: Callable[[int, int, ReplayResult], None] | None = None,
-               stop_at_first: bool = False, replayer: Optional[Replayer] = None) -> ReplaySummary:
+               stop_at_first: bool = False, replayer: Optional[Replayer] = None,
+               workers: int | None = 1) -> ReplaySummary:
     """Replay every dossier (or ``dossier_ids``) with one in-memory engine (``replayer``, e.g. one
     built with another law; by default one for the store's process versions and the package's law).
 
-    ``on_progress(done, total, result)`` is called after each dossier.
+    ``workers``: processes that replay in parallel, each with its own in-memory engine and its share
+    of the dossiers (``None``: :func:`default_workers`). Only for a store given by URL and without a
+    ``replayer``; the results are the same, in the same order, as with one. ``on_progress(done,
+    total, result)`` is called after each dossier (in the order they finish).
     """
     store = SourceStore(source)
     started = time.perf_counter()
     summary = ReplaySummary()
     try:
         ids = list(dossier_ids) if dossier_ids is not None else store.dossier_ids()
+        if workers is None:
+            workers = default_workers(len(ids))
+        if workers < 1:
+            raise ValueError(f"workers must be 1 or more, not {workers}")
+        workers = min(workers, len(ids))
+        if workers > 1 and replayer is None and isinstance(source, str) and not _in_memory(source):
+            store.close()  # the workers open the store themselves
+            summary.results = _replay_in_workers(source, ids, workers, on_progress, stop_at_first)
+            return summary
         with (nullcontext(replayer) if replayer is not None else Replayer(store.definitions())) as replayer:
             for number, dossier_id in enumerate(ids, start=1):
-                recorded, problem = store.load(dossier_id)
-                result = replayer.replay(dossier_id, recorded, problem)
-                replayer.reset(dossier_id)
+                result = _replay_one(store, replayer, dossier_id)
                 summary.results.append(result)
                 if on_progress is not None:
                     on_progress(number, len(ids), result)
@@ -688,3 +711,81 @@ def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
         store.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _replay_one(store: SourceStore, replayer: Replayer, dossier_id: str) -> ReplayResult:
+    recorded, problem = store.load(dossier_id)
+    result = replayer.replay(dossier_id, recorded, problem)
+    replayer.reset(dossier_id)
+    return result
+
+
+def _in_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
+def _replay_in_workers(url: str, ids: list[str], workers: int, on_progress, stop_at_first: bool
+                       ) -> list[ReplayResult]:
+    """Replay ``ids`` in ``workers`` processes (every ``workers``-th dossier each); the results in the
+    order of ``ids``. A worker that fails stops the replay with its error."""
+    import multiprocessing
+    import queue
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+    results = context.Queue()
+    stop = context.Event()
+    processes = [context.Process(target=_replay_worker, name=f"replay-worker-{index}",
+                                 args=(url, ids[index::workers], results, stop))
+                 for index in range(workers)]
+    for process in processes:
+        process.start()
+    found: dict[str, ReplayResult] = {}
+    finished, failure = 0, None
+    try:
+        while finished < workers and failure is None:
+            try:
+                kind, payload = results.get(timeout=0.5)
+            except queue.Empty:
+                dead = [p for p in processes if p.exitcode not in (None, 0)]
+                if dead:  # died without a word (killed, out of memory)
+                    failure = f"{dead[0].name} exited with code {dead[0].exitcode}"
+                continue
+            if kind == "done":
+                finished += 1
+            elif kind == "failed":
+                failure = payload
+            else:
+                result = ReplayResult(**payload)
+                found[result.dossier_id] = result
+                if on_progress is not None:
+                    on_progress(len(found), len(ids), result)
+                if stop_at_first and not result.ok:
+                    stop.set()
+                    break
+    finally:
+        stop.set()
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    if failure is not None:
+        raise RuntimeError(f"replay worker failed: {failure}")
+    return [found[dossier_id] for dossier_id in ids if dossier_id in found]
+
+
+def _replay_worker(url: str, ids: list[str], results, stop) -> None:
+    """One replay worker process: its share of the dossiers, one result per dossier on ``results``."""
+    try:
+        store = SourceStore(url)
+        try:
+            with Replayer(store.definitions()) as replayer:
+                for dossier_id in ids:
+                    if stop.is_set():
+                        break
+                    results.put(("result", _replay_one(store, replayer, dossier_id).to_dict()))
+        finally:
+            store.close()
+        results.put(("done", None))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops the others
+        results.put(("failed", f"{type(err).__name__}: {err}"))

@@ -166,3 +166,23 @@ def test_a_missing_store_is_not_created(tmp_path):
     with pytest.raises(NotFound):
         replay_all(f"sqlite:///{tmp_path}/typo.db")
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_replay_in_worker_processes_gives_the_results_of_one_process(store_copy):
+    """Two worker processes, each with its own in-memory engine and every other dossier: the same results,
+    in the same order, a tampered dossier named the same way, progress over all of them."""
+    seq = seq_of(store_copy, "N4", "command", '"intake"')
+    payload = entry(store_copy, "N4", seq)["payload"]
+    payload["payload"]["advice"] = "cbe_alfa"
+    sql(store_copy, "UPDATE journal_entry SET payload = ? WHERE dossier_id = 'N4' AND seq = ?",
+        json.dumps(payload, sort_keys=True, separators=(",", ":")), seq)
+    one = replay_all(store_copy, workers=1)
+    progress = []
+    two = replay_all(store_copy, workers=2, on_progress=lambda done, total, result: progress.append((done, total)))
+    assert [r.to_dict() for r in two.results] == [r.to_dict() for r in one.results]
+    assert [r.dossier_id for r in two.diverged] == ["N4"] and two.diverged[0].first_divergence["kind"] == "tamper"
+    assert progress == [(n, len(DOSSIERS)) for n in range(1, len(DOSSIERS) + 1)]
+    first = replay_all(store_copy, workers=2, stop_at_first=True)
+    assert [r.dossier_id for r in first.diverged] == ["N4"]  # found, and the replay stopped there
+    with pytest.raises(ValueError, match="workers"):
+        replay_all(store_copy, workers=0)
