@@ -34,6 +34,7 @@ from engine.errors import EngineError, InvalidInput
 from engine.service import Engine
 from engine.settings import Settings
 
+from .asgi import HttpMiddleware
 from .routes import include_all
 
 log = logging.getLogger("inburgering.api")
@@ -209,15 +210,10 @@ class _Tracked:
         await self.send(message)
 
 
-class CatchAll:
+class CatchAll(HttpMiddleware):
     """Whatever escapes the exception handlers: a 500 with a correlation id, and the connection closed."""
 
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    async def http(self, scope, receive, send):
         tracked = _Tracked(send)
         try:
             await self.app(scope, receive, tracked)
@@ -255,15 +251,10 @@ class BodyTooLarge(Exception):
     """Raised from ``receive`` when the body outgrows the limit; :class:`BodyLimit` answers 413."""
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """Refuse a request body larger than ``settings.max_body_bytes`` with 413, while reading it."""
 
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    async def http(self, scope, receive, send):
         settings = scope["app"].state.settings if "app" in scope else None
         limit = getattr(settings, "max_body_bytes", 1_000_000) or 1_000_000
         for name, value in scope.get("headers", ()):
@@ -308,19 +299,14 @@ def bad_text(value: str) -> str | None:
     return None
 
 
-class InputGuard:
+class InputGuard(HttpMiddleware):
     """Path and query string must be UTF-8 text without control characters (422 naming the part).
 
     The routes also declare their ids with a pattern (published in the OpenAPI document); this
     guard covers every route, the web interface's and unknown paths included, so no such value
     ever reaches a database (PostgreSQL refuses NUL in text)."""
 
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    async def http(self, scope, receive, send):
         problem = self._problem(scope)
         if problem is None:
             return await self.app(scope, receive, send)

@@ -19,22 +19,18 @@ from datetime import datetime, timezone
 
 from fastapi import FastAPI
 
+from .asgi import HttpMiddleware
+
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("inburgering_request_id", default=None)
 HEADER = "X-Request-ID"
 SETTING = "INBURGERING_LOG_FORMAT"
 _VALID = re.compile(r"^[A-Za-z0-9\-_.:]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Sets the request id for the request's log lines and adds it to the response (plain ASGI)."""
+class RequestIdMiddleware(HttpMiddleware):
+    """Sets the request id for the request's log lines and adds it to the response."""
 
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         given = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":

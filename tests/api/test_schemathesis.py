@@ -115,6 +115,16 @@ def filter_query(ctx, query):
     return True
 
 
+@schema.hook
+def filter_case(ctx, case):
+    """The state as of a day, as known on another: ``known_on`` not before the path's ``day``, as its
+    description says (a day cannot be known before it ends: 422, tests/audit/test_known_on.py); a rule
+    across the path and the query that no hook of one part can see."""
+    day = (case.path_parameters or {}).get("day")
+    known_on = (case.query or {}).get("known_on")
+    return not (isinstance(day, str) and isinstance(known_on, str) and known_on < day)
+
+
 @schema.auth()
 class AdminToken:
     """A fresh admin token on the engine clock of the app under test; schemathesis knows it is the auth."""
