@@ -50,13 +50,14 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Session, select
 
 from .clock import ManualClock, brussels_instant
-from .db import make_engine
+from .db import is_in_memory, make_engine
 from .errors import NotFound
 from .facts import SCHEMA_VERSION
 from .journal import verify_dossier
 from .models import Dossier, DueTimer, Instance, JournalEntry, ProcessDefinition
 from .processes import Deployed, ProcessRepository
 from .settings import Settings
+from .workers import FAILED, cpu_workers, messages, spawn_context
 
 __all__ = [
     "EXTERNAL_KINDS",
@@ -668,9 +669,7 @@ PARALLEL_FROM = 200
 def default_workers(dossiers: int) -> int:
     """Worker processes for replaying ``dossiers``: one per CPU (at most 4) from :data:`PARALLEL_FROM`
     dossiers on, else 1 (this process)."""
-    import os
-
-    return min(os.cpu_count() or 1, 4) if dossiers >= PARALLEL_FROM else 1
+    return cpu_workers() if dossiers >= PARALLEL_FROM else 1
 
 
 def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
@@ -695,7 +694,7 @@ def replay_all(source, *, dossier_ids: Iterable[str] | None = None,
         if workers < 1:
             raise ValueError(f"workers must be 1 or more, not {workers}")
         workers = min(workers, len(ids))
-        if workers > 1 and replayer is None and isinstance(source, str) and not _in_memory(source):
+        if workers > 1 and replayer is None and isinstance(source, str) and not is_in_memory(source):
             store.close()  # the workers open the store themselves
             summary.results = _replay_in_workers(source, ids, workers, on_progress, stop_at_first)
             return summary
@@ -720,18 +719,11 @@ def _replay_one(store: SourceStore, replayer: Replayer, dossier_id: str) -> Repl
     return result
 
 
-def _in_memory(url: str) -> bool:
-    return url in ("sqlite://", "sqlite:///:memory:")
-
-
 def _replay_in_workers(url: str, ids: list[str], workers: int, on_progress, stop_at_first: bool
                        ) -> list[ReplayResult]:
     """Replay ``ids`` in ``workers`` processes (every ``workers``-th dossier each); the results in the
     order of ``ids``. A worker that fails stops the replay with its error."""
-    import multiprocessing
-    import queue
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+    context = spawn_context()
     results = context.Queue()
     stop = context.Event()
     processes = [context.Process(target=_replay_worker, name=f"replay-worker-{index}",
@@ -742,18 +734,17 @@ def _replay_in_workers(url: str, ids: list[str], workers: int, on_progress, stop
     found: dict[str, ReplayResult] = {}
     finished, failure = 0, None
     try:
-        while finished < workers and failure is None:
-            try:
-                kind, payload = results.get(timeout=0.5)
-            except queue.Empty:
-                dead = [p for p in processes if p.exitcode not in (None, 0)]
-                if dead:  # died without a word (killed, out of memory)
-                    failure = f"{dead[0].name} exited with code {dead[0].exitcode}"
+        for message in messages(processes, results):
+            if message is None:
                 continue
+            kind, payload = message
             if kind == "done":
                 finished += 1
-            elif kind == "failed":
+                if finished == workers:
+                    break
+            elif kind == FAILED:
                 failure = payload
+                break
             else:
                 result = ReplayResult(**payload)
                 found[result.dossier_id] = result
@@ -788,4 +779,4 @@ def _replay_worker(url: str, ids: list[str], results, stop) -> None:
             store.close()
         results.put(("done", None))
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which stops the others
-        results.put(("failed", f"{type(err).__name__}: {err}"))
+        results.put((FAILED, f"{type(err).__name__}: {err}"))

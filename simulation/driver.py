@@ -35,6 +35,7 @@ from datetime import date, datetime, time as dtime, timedelta
 from typing import Callable, Optional
 
 from engine import heap
+from engine import workers as workers_
 from engine.clock import MANUAL, ManualClock, StoreClock, brussels_instant
 from engine.settings import Settings
 from rules import geography, parameters
@@ -203,9 +204,7 @@ def default_until(year: int) -> date:
 
 def default_workers() -> int:
     """Worker processes of ``inburgering simulate`` when ``--workers`` is not given: the CPUs, at most 4."""
-    import os
-
-    return max(1, min(4, os.cpu_count() or 1))
+    return workers_.cpu_workers()
 
 
 def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Optional[date] = None,
@@ -453,10 +452,7 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
     ``id_range``): no worker ever touches another's dossiers, and business times stay in calendar
     order within every dossier. The workers share the store (SQLite included: engine commands
     decide outside the write lock and write in short transactions)."""
-    import multiprocessing
-    import queue
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+    context = workers_.spawn_context()
     persons = sorted(pop.persons, key=lambda p: p.id)
     # workers <= persons (simulate): every share is non-empty, so the id ranges tile the ids
     bounds = [len(persons) * index // workers for index in range(workers + 1)]
@@ -476,20 +472,17 @@ def _run_workers(pop: Population, until: date, url: str, via: str, workers: int,
         process.start()
     merged, failures = [], []
     try:
-        while len(merged) + len(failures) < len(processes):
-            try:
-                kind, payload = results.get(timeout=0.5)
+        for message in workers_.messages(processes, results):
+            if message is not None:
+                kind, payload = message
                 (merged if kind == "ok" else failures).append(payload)
                 if failures:
                     break  # stop the others now, not after they have walked the whole period
-            except queue.Empty:
-                dead = [p for p in processes if p.exitcode not in (None, 0)]
-                if dead:  # died without a word (killed, out of memory)
-                    failures.append(f"{dead[0].name} exited with code {dead[0].exitcode}")
-                    break
             if on_progress:
                 slowest = min(d.value for d in days) or first.toordinal()
                 on_progress(sum(c.value for c in counters), total, date.fromordinal(slowest))
+            if len(merged) == len(processes):
+                break
     finally:
         for process in processes:
             if failures:
@@ -508,7 +501,7 @@ def _worker(persons: list, first: date, until: date, url: str, via: str, index: 
         with _law(reform):
             _work(persons, first, until, url, via, index, id_range, counter, day, results)
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which terminates the others
-        results.put(("failed", f"worker {index}: {type(err).__name__}: {err}"))
+        results.put((workers_.FAILED, f"worker {index}: {type(err).__name__}: {err}"))
 
 
 def _work(persons: list, first: date, until: date, url: str, via: str, index: int, id_range, counter, day,
