@@ -92,18 +92,15 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
     if version is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
-    if entry is not None and entry.packed:  # rebuilt from the rows as written, without reading them again
-        ctx = DossierContext(session, processes, dispatcher, entry.row,
-                             DossierState.from_json(decode_state(entry.row.state)), now, cache=cache)
-        for row in entry.instances.values():
-            ctx._restore(row)
-        ctx._old_timers = set(entry.timers)
-        return ctx
-    if entry is not None:
-        ctx = DossierContext(session, processes, dispatcher, entry.row, entry.state, now, cache=cache)
-        for loaded in entry.instances.values():
-            ctx._bind(loaded)
-            ctx.instances[loaded.row.id] = loaded
+    if entry is not None:  # a packed entry is rebuilt from the rows as written, without reading them again
+        state = DossierState.from_json(decode_state(entry.row.state)) if entry.packed else entry.state
+        ctx = DossierContext(session, processes, dispatcher, entry.row, state, now, cache=cache)
+        for kept in entry.instances.values():
+            if entry.packed:
+                ctx._restore(kept)  # an InstanceRow
+            else:
+                ctx._bind(kept)  # a LoadedInstance
+                ctx.instances[kept.row.id] = kept
         ctx._old_timers = set(entry.timers)
         return ctx
     found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().one()
