@@ -27,6 +27,11 @@ def is_postgres(url_or_engine) -> bool:
     return url.startswith("postgresql")
 
 
+def is_in_memory(url: str) -> bool:
+    """An SQLite store that lives in this process only (one shared connection, no file)."""
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
 def make_engine(url: str) -> SAEngine:
     """An SQLAlchemy engine; SQLite gets a busy timeout and foreign keys on."""
     if url.startswith("postgresql://"):
@@ -34,7 +39,7 @@ def make_engine(url: str) -> SAEngine:
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-        if url in ("sqlite://", "sqlite:///:memory:"):
+        if is_in_memory(url):
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, hide_parameters=True, **kwargs)  # no personal data in logs or errors
 
@@ -44,7 +49,7 @@ def make_engine(url: str) -> SAEngine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            if url not in ("sqlite://", "sqlite:///:memory:"):
+            if not is_in_memory(url):
                 cur.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: a commit survives a crash of the process (nothing lost on a crash);
                 # only a power loss can drop the last commits, and never corrupts the file.

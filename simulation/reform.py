@@ -1,15 +1,8 @@
 """What-if law reforms on a simulated year: ``inburgering simulate --reform REFORM.yaml``.
 
 A reform is a YAML file with a name, a description and dated overrides of the legal
-parameters of ``rules/parameters/`` (the format of those files, ``source`` optional)::
-
-    name: regularisation-60-days
-    description: A notice of default grants 60 days to regularise instead of 30.
-    parameters:
-      regularisation_days:
-        - from: 2023-01-01
-          value: 60
-          source: "what-if: policy note"
+parameters of ``rules/parameters/`` (the format of those files, ``source`` optional); see
+``examples/reform-regularisation-60-days.yaml`` (and the README, "What-if reforms").
 
 An override list replaces the law's values of that parameter **from its first date on**; before
 that date the law's values stay in force. :func:`load_reform` validates the file against the
@@ -30,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
