@@ -107,6 +107,13 @@ class DossierCache:
             self._live.clear()
             self._packed.clear()
 
+    def forget(self, dossier_id: str) -> None:
+        """Drop one dossier's entry (its rows were deleted: it must not come back from memory)."""
+        with self._lock:
+            entry = self._live.pop(dossier_id, None) or self._packed.pop(dossier_id, None)
+        if entry is not None:
+            entry.dispose()
+
     def take(self, dossier_id: str, version: int) -> CachedDossier | None:
         """Remove and return the entry for ``dossier_id`` if it is at ``version`` (live, or packed:
         see :attr:`CachedDossier.packed`); None otherwise."""

@@ -45,6 +45,20 @@ def test_replay_accepts_an_engine_a_session_and_a_reused_replayer(audit_store):
         engine.db.dispose()
 
 
+def test_a_replayed_dossier_leaves_nothing_behind_in_the_replay_store(audit_store):
+    """replay_all forgets each dossier once compared (rows and cache entry), so a long audit keeps the
+    in-memory store small; a dossier replayed again starts from nothing."""
+    from sqlalchemy import text
+
+    with Replayer.for_source(audit_store) as replayer:
+        assert replay_all(audit_store, replayer=replayer, dossier_ids=["N2", "N3"]).ok
+        with replayer.engine.db.connect() as connection:
+            for table in ("dossier", "instance", "due_timer", "journal_entry"):
+                assert connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0, table
+        assert len(replayer.engine.cache) == 0
+        assert replay_all(audit_store, replayer=replayer, dossier_ids=["N3"]).ok
+
+
 def test_unknown_dossier_is_not_found(audit_store):
     with pytest.raises(NotFound):
         replay_dossier(audit_store, "nobody")

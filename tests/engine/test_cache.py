@@ -47,6 +47,18 @@ def test_take_returns_an_entry_once_and_only_at_its_version():
     assert (cache.stats.hits, cache.stats.misses) == (1, 3)
 
 
+def test_a_forgotten_dossier_does_not_come_back_from_memory():
+    """A deleted dossier (the replay store forgets each one it compared) is dropped, live or packed."""
+    cache = DossierCache(4, live=1)
+    cache.put("A", _entry(1))
+    cache.put("B", _entry(1))  # packs A
+    cache.forget("A")
+    cache.forget("B")
+    cache.forget("C")  # never there: nothing to do
+    assert len(cache) == 0
+    assert cache.take("A", 1) is None and cache.take("B", 1) is None
+
+
 def test_least_recently_used_entries_are_dropped_beyond_capacity():
     cache = DossierCache(2)
     for name in "ABC":
