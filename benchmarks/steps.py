@@ -289,7 +289,6 @@ def run(trajectories: int = 60, warm: int = 3, store: int = 10_000, log=print) -
 
 def step_anatomy(engine, actor, trajectories: int, prefix: str) -> dict:
     """Where one ``Engine.handle`` spends its time (mean ms per step): timing wrappers around its parts."""
-    import engine.context as context_module
     import engine.spiff as spiff_module
     from engine.context import DossierContext
 
@@ -312,7 +311,7 @@ def step_anatomy(engine, actor, trajectories: int, prefix: str) -> dict:
     wrap(spiff_module, "load_state", "spiff_deserialize")
     wrap(spiff_module, "dump_state", "spiff_serialize")
     wrap(spiff_module, "run", "spiff_run")
-    wrap(context_module, "load", "load (cache or read snapshot)")
+    wrap(engine, "_load_for_command", "load (cache or read snapshot)")
     wrap(DossierContext, "prepare", "prepare (rows in memory)")
     wrap(DossierContext, "write", "write (SQL in the write transaction)")
     wrap(engine, "_commit", "commit (prepare + write + COMMIT)")

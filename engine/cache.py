@@ -9,8 +9,14 @@ bumps that version in the same transaction, so a cached entry whose version equa
 row's version read inside the next transaction is exactly what the database holds.
 
 The database stays the only source of truth (nothing is lost on a crash; several
-processes may share a store): the version is read from the row every time, under the
-same lock as before, and a mismatch — another process saved the dossier — is a miss.
+processes may share a store). The sweep reads the row's version under its lock, and a
+mismatch — another process saved the dossier — is a miss. A command does not read before
+deciding: it takes the cached entry as it is (:meth:`DossierCache.take_latest`), and its
+write requires the version it started from, so a stale entry cannot be written over the
+newer row: the write is refused and the command decided again on the store's rows. A
+command refused on a cached entry (not waiting, stale If-Match, ...) is decided again on
+the store's rows when the store has moved on, so a stale entry never refuses a command
+either (engine/service.py ``Engine._handle``).
 
 An entry is *taken out* of the cache when a unit of work starts on it and *put back*
 only after that unit of work committed. A unit of work that fails (a refused command,
@@ -81,6 +87,8 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     evictions: int = 0
+    #: entries taken unverified (:meth:`DossierCache.take_latest`) that turned out stale
+    stale: int = 0
 
 
 class DossierCache:
@@ -128,6 +136,20 @@ class DossierCache:
         if entry is not None:  # stale: another process saved the dossier since
             entry.dispose()
         return None
+
+    def take_latest(self, dossier_id: str) -> CachedDossier | None:
+        """Remove and return the entry for ``dossier_id`` whatever its version, without asking the
+        store: for a unit of work whose write checks the version (a command), so that a stale
+        entry costs a re-run, never a wrong write (engine/service.py ``Engine._handle``)."""
+        with self._lock:
+            entry = self._live.pop(dossier_id, None)
+            if entry is None:
+                entry = self._packed.pop(dossier_id, None)
+            if entry is None:
+                self.stats.misses += 1
+            else:
+                self.stats.hits += 1
+        return entry
 
     def put(self, dossier_id: str, entry: CachedDossier) -> None:
         if self.capacity == 0:

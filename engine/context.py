@@ -92,22 +92,29 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
     if version is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
-    if entry is not None:  # a packed entry is rebuilt from the rows as written, without reading them again
-        state = DossierState.from_json(decode_state(entry.row.state)) if entry.packed else entry.state
-        ctx = DossierContext(session, processes, dispatcher, entry.row, state, now, cache=cache)
-        for kept in entry.instances.values():
-            if entry.packed:
-                ctx._restore(kept)  # an InstanceRow
-            else:
-                ctx._bind(kept)  # a LoadedInstance
-                ctx.instances[kept.row.id] = kept
-        ctx._old_timers = set(entry.timers)
-        return ctx
+    if entry is not None:
+        return from_cache(entry, session, processes, dispatcher, now, cache)
     found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().one()
     row = DossierRow(**found)
     state = stored_state(session, row)
     ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
     ctx.load_instances()
+    return ctx
+
+
+def from_cache(entry: CachedDossier, session, processes: ProcessRepository, dispatcher: Callable,
+               now: datetime, cache: DossierCache) -> "DossierContext":
+    """A unit of work on a cache entry taken out of ``cache``; a packed entry is rebuilt from the
+    rows as written, without reading them again."""
+    state = DossierState.from_json(decode_state(entry.row.state)) if entry.packed else entry.state
+    ctx = DossierContext(session, processes, dispatcher, entry.row, state, now, cache=cache)
+    for kept in entry.instances.values():
+        if entry.packed:
+            ctx._restore(kept)  # an InstanceRow
+        else:
+            ctx._bind(kept)  # a LoadedInstance
+            ctx.instances[kept.row.id] = kept
+    ctx._old_timers = set(entry.timers)
     return ctx
 
 

@@ -432,8 +432,8 @@ class Replayer:
             self.engine.handle(dossier_id, data["type"], data["payload"], actor=parse_actor(entry.actor),
                                check_access=False)
         elif entry.kind == "sweep":
-            with self.engine.session() as session:
-                self.engine.fire_due_timers(session, dossier_id, entry.instant)
+            with self.engine.unit() as connection:  # as the sweep fires it (timers/sweep.py)
+                self.engine.fire_due_timers(connection, dossier_id, entry.instant)
         elif entry.kind == "instance_migrated":  # move the replayed instance the same way, to the recorded version
             from .migration import replay_migration
             replay_migration(self.engine, dossier_id, data, entry.actor, entry.instant)

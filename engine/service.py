@@ -7,7 +7,6 @@ dossier (:class:`engine.context.DossierContext`).
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from rules import geography, parameters
 
 from . import actions, commands, context, gate, journal, operations  # noqa: F401  (operations registers the registry)
 from . import facts as f
+from . import statements as sql
 from .incidents import guard_command
 from .clock import Clock, StoreClock, business_date
 from .cache import DEFAULT_CAPACITY, DEFAULT_LIVE, DossierCache
@@ -183,15 +183,20 @@ class Engine:
     def _handle(self, dossier_id, event_type, payload, actor, expected_version, check_access) -> dict:
         now = self.clock.now()
         for _ in range(OPTIMISTIC_ATTEMPTS):
-            with self.reading() as connection:
-                ctx = self._load(connection, dossier_id, now)
-            ctx.session = None
-            self._decide(ctx, event_type, payload, actor, expected_version, check_access)
+            ctx, unverified = self._load_for_command(dossier_id, now)
+            try:
+                self._decide(ctx, event_type, payload, actor, expected_version, check_access)
+            except Exception:
+                if unverified and self._moved_on(ctx):
+                    continue  # refused on a copy the store has moved past: decide again on the store's rows
+                raise
             try:
                 version = self._commit(ctx)
             except Conflict:
+                if unverified:
+                    self.cache.stats.stale += 1
                 if expected_version is not None:
-                    raise
+                    raise  # decided at the expected version, which the store no longer has
                 continue  # another writer saved this dossier since we loaded it: decide again
             return {"dossier_id": dossier_id, "version": version}
         # A dossier this busy: decide under the write lock (and the row lock on PostgreSQL), which
@@ -202,6 +207,30 @@ class Engine:
             ctx.save()
             version = ctx.row.version
         return {"dossier_id": dossier_id, "version": version}
+
+    def _load_for_command(self, dossier_id: str, now: datetime) -> tuple[DossierContext, bool]:
+        """The dossier for a command, and whether it came from the cache without asking the store.
+
+        A cached entry is used as it is: the command's write requires the version it was saved at,
+        which refuses a stale copy (:meth:`_handle` then decides again), so the read snapshot that
+        would check the version first is saved on every cache hit (a connection, BEGIN, a SELECT
+        and COMMIT a step)."""
+        entry = self.cache.take_latest(dossier_id)
+        if entry is not None:
+            return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
+        with self.reading() as connection:
+            ctx = self._load(connection, dossier_id, now)
+        ctx.session = None
+        return ctx, False
+
+    def _moved_on(self, ctx: DossierContext) -> bool:
+        """Whether the store holds another version of the dossier than ``ctx`` (a stale cached copy)."""
+        with self.reading() as connection:
+            version = connection.execute(sql.DOSSIER_VERSION, {"dossier_id": ctx.row.id}).scalar()
+        if version != ctx.row.version:
+            self.cache.stats.stale += 1
+            return True
+        return False
 
     def _decide(self, ctx: DossierContext, event_type: str, payload: dict, actor: Actor,
                 expected_version: int | None, check_access: bool) -> None:

@@ -103,6 +103,46 @@ def test_another_process_saving_the_dossier_makes_the_cached_copy_stale(two_engi
     view = first.dossier_view("N1")
     assert view["advice"] == "cvo_standard" and view["contract_signed_on"] is not None
     assert view["version"] == 4
+    # first's copy (version 2) still waited at intake, so the gate refused contract_signed on it: the
+    # store had moved on, and the command was decided again on the store's rows
+    assert first.cache.stats.stale == 1
+
+
+def test_an_expected_version_newer_than_the_cached_copy_is_checked_against_the_store(two_engines):
+    """If-Match with the version another process wrote: not refused because this process's copy is older."""
+    first, second = two_engines
+    first.import_newcomer(newcomer())
+    first.handle("N1", "registered", {}, actor=CASEWORKER)  # first caches version 2
+    second.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)  # version 3
+    result = first.handle("N1", "contract_signed", {"components": ["mo", "nt2"]}, actor=CASEWORKER,
+                          expected_version=3)
+    assert result["version"] == 4
+    with pytest.raises(Conflict):  # and an expected version the store does not have is still refused
+        second.handle("N1", "test_result", {"component": "nt2", "level": "A2"}, actor=CASEWORKER,
+                      expected_version=3)
+
+
+def test_a_step_on_a_cached_dossier_reads_nothing_before_its_write(engine):
+    """The write's version check guards a cached copy, so a command on one runs no read snapshot: the
+    first statement of the step is the versioned update of the dossier row."""
+    from sqlalchemy import event
+
+    engine.import_newcomer(newcomer())
+    engine.handle("N1", "registered", {}, actor=CASEWORKER)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    event.listen(engine.db, "before_cursor_execute", record)
+    try:
+        engine.handle("N1", "intake", {"advice": "cvo_standard"}, actor=CASEWORKER)
+    finally:
+        event.remove(engine.db, "before_cursor_execute", record)
+    statements = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's explicit BEGIN IMMEDIATE
+    assert statements and statements[0].startswith("UPDATE DOSSIER SET"), statements
+    assert not any(s.startswith("SELECT") for s in statements), statements
+    assert engine.dossier_view("N1")["advice"] == "cvo_standard"
 
 
 def test_the_cache_can_be_switched_off(database_url, clock):
