@@ -94,7 +94,16 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
     entry = cache.take(dossier_id, version) if cache is not None else None
     if entry is not None:
         return from_cache(entry, session, processes, dispatcher, now, cache)
-    found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().one()
+    return from_store(session, processes, dispatcher, dossier_id, now, cache)
+
+
+def from_store(session, processes: ProcessRepository, dispatcher: Callable, dossier_id: str, now: datetime,
+               cache: DossierCache | None = None) -> "DossierContext":
+    """A unit of work on the dossier as the store holds it (its row, aggregate, waiting instances
+    and due-index rows, read in ``session``)."""
+    found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().first()
+    if found is None:
+        raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     row = DossierRow(**found)
     state = stored_state(session, row)
     ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)

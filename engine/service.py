@@ -218,8 +218,8 @@ class Engine:
         entry = self.cache.take_latest(dossier_id)
         if entry is not None:
             return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
-        with self.reading() as connection:
-            ctx = self._load(connection, dossier_id, now)
+        with self.reading() as connection:  # the cache missed: the row itself, without asking its version first
+            ctx = context.from_store(connection, self.processes, dispatch, dossier_id, now, self.cache)
         ctx.session = None
         return ctx, False
 
