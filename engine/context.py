@@ -189,7 +189,8 @@ class DossierContext:
     def _restore(self, row: InstanceRow) -> None:
         """Rebuild a waiting instance from its row (its state blob, read through its format's upcaster)."""
         spec = self.processes.spec(self.session, row.definition_id)
-        workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec, row.state_format)
+        text = zlib.decompress(row.state)
+        workflow = spiff.load_state(json.loads(text), spec, row.state_format, plain=spiff.is_plain(text))
         loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
         self._bind(loaded)
         self.instances[row.id] = loaded

@@ -137,6 +137,11 @@ def test_the_fast_state_path_writes_and_reads_what_spiffs_converter_does(engine,
                 fast = spiff.load_state(copy.deepcopy(state), spec)
                 reference = spiff.reference_load_state(copy.deepcopy(state), spec)
                 assert spiff.dump_state(fast) == spiff.reference_dump_state(fast) == state
+                text = zlib.decompress(row.state)
+                plain = spiff.load_state(json.loads(text), spec, plain=spiff.is_plain(text))  # as the engine loads
+                assert spiff.dump_state(plain) == state
+                assert [(t.task_spec.name, t.state, t.data) for t in plain.get_tasks()] == \
+                    [(t.task_spec.name, t.state, t.data) for t in fast.get_tasks()]
                 assert json.dumps(spiff.dump_state(reference)) == json.dumps(spiff.reference_dump_state(reference))
                 assert spiff.wait_states(fast) == spiff.wait_states(reference)
                 assert [(t.task_spec.name, t.state, t.data) for t in fast.get_tasks()] == \
