@@ -13,6 +13,7 @@ Series (all prefixed ``inburgering_``):
 | ``due_backlog`` | gauge | – due-index rows with ``due_at <= now`` (read at scrape time) |
 | ``incidents_open`` | gauge | – (read at scrape time) |
 | ``dossier_cache_hits_total``, ``dossier_cache_misses_total`` | counter | – this process's cache |
+| ``dossier_cache_stale_total`` | counter | – commands whose cached copy another process had outdated (decided again on the store's rows) |
 
 Access: an ``admin`` bearer token, or — with ``INBURGERING_METRICS_LOOPBACK=1`` — any request
 from a loopback address (127.0.0.0/8, ::1) without a token, for a Prometheus on the same host.
@@ -50,6 +51,8 @@ FIRED = Counter(PREFIX + "timers_fired_total", "Deadline timers fired by the swe
 FAILED = Counter(PREFIX + "sweep_dossiers_failed_total", "Dossiers whose firing raised in the sweep (incidents)")
 CACHE_HITS = Counter(PREFIX + "dossier_cache_hits_total", "Dossier cache hits (engine/cache.py)")
 CACHE_MISSES = Counter(PREFIX + "dossier_cache_misses_total", "Dossier cache misses (engine/cache.py)")
+CACHE_STALE = Counter(PREFIX + "dossier_cache_stale_total",
+                      "Commands whose cached dossier another process had outdated (engine/cache.py)")
 
 EVENT_PREFIX = "/dossiers/{dossier_id}/events/"
 LOOPBACK_SETTING = "INBURGERING_METRICS_LOOPBACK"
@@ -65,20 +68,21 @@ def observe_sweep(report) -> None:
 class _CacheCounter:
     """Moves the cache's plain counters into the Prometheus counters (the increase since last time)."""
 
+    SERIES = (("hits", CACHE_HITS), ("misses", CACHE_MISSES), ("stale", CACHE_STALE))
+
     def __init__(self):
-        self.seen: dict[int, tuple[int, int]] = {}
+        self.seen: dict[int, tuple[int, ...]] = {}
 
     def update(self, engine) -> None:
         cache = getattr(engine, "cache", None)
         if cache is None:
             return
-        hits, misses = cache.stats.hits, cache.stats.misses
-        last_hits, last_misses = self.seen.get(id(cache), (0, 0))
-        if hits > last_hits:
-            CACHE_HITS.inc(hits - last_hits)
-        if misses > last_misses:
-            CACHE_MISSES.inc(misses - last_misses)
-        self.seen[id(cache)] = (hits, misses)
+        now = tuple(getattr(cache.stats, name) for name, _ in self.SERIES)
+        last = self.seen.get(id(cache), (0,) * len(self.SERIES))
+        for (_, counter), value, before in zip(self.SERIES, now, last):
+            if value > before:
+                counter.inc(value - before)
+        self.seen[id(cache)] = now
 
 
 _CACHE = _CacheCounter()

@@ -71,6 +71,26 @@ def test_loopback_scrape_without_a_token_only_when_allowed(engine, database_url,
         assert local.get("/metrics").status_code == 401
 
 
+def test_a_cached_copy_outdated_by_another_process_is_counted(api, engine, clock, database_url):
+    """Another process (a second engine on the store) saves a dossier this one has cached: the next
+    command here is decided again on the store's rows, and the scrape counts it as stale."""
+    from engine.service import Actor, bootstrap
+
+    client, token, _ = api
+    admin = token("admin")
+    assert client.post("/newcomers", json=obligated("S1"), headers=admin).status_code == 201
+    assert client.post("/dossiers/S1/events/registered", json={}, headers=admin).status_code == 200
+    other = bootstrap(Settings(database_url=database_url, demo_data=False), clock)
+    try:
+        other.handle("S1", "intake", {"advice": "cbe"}, actor=Actor("admin-2", "admin"))
+    finally:
+        other.db.dispose()
+    stale_before = sample("inburgering_dossier_cache_stale_total")
+    response = client.post("/dossiers/S1/events/contract_signed", json={"components": ["mo"]}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert scrape(client, admin)[("inburgering_dossier_cache_stale_total", ())] == stale_before + 1
+
+
 def test_requests_steps_sweeps_backlog_incidents_and_cache(api, engine, clock):
     client, token, _ = api
     admin = token("admin")
