@@ -87,7 +87,7 @@ def test_the_compact_state_format_keeps_everything_but_the_task_ids(engine, cloc
 
     from engine import spiff
     from engine.models import Instance
-    from .helpers import CASEWORKER, newcomer, on
+    from .helpers import newcomer, on
     engine.import_newcomer(newcomer())
     on(engine, clock, date(2024, 2, 1), "registered")
     on(engine, clock, date(2024, 2, 2), "contract_signed", {"components": ["mo", "nt2"]})
