@@ -214,7 +214,13 @@ class Engine:
         A cached entry is used as it is: the command's write requires the version it was saved at,
         which refuses a stale copy (:meth:`_handle` then decides again), so the read snapshot that
         would check the version first is saved on every cache hit (a connection, BEGIN, a SELECT
-        and COMMIT a step)."""
+        and COMMIT a step), unless other processes have often outdated this cache
+        (:meth:`engine.cache.DossierCache.trusted`)."""
+        if not self.cache.trusted():  # other processes outdate this cache often: ask the version first
+            with self.reading() as connection:
+                ctx = self._load(connection, dossier_id, now)
+            ctx.session = None
+            return ctx, False
         entry = self.cache.take_latest(dossier_id)
         if entry is not None:
             return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
