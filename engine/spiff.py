@@ -41,6 +41,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock
+from .taskwalk import Workflow
 
 ServiceDispatcher = Callable[[Any, str, dict], dict]
 
@@ -285,7 +286,7 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
         raise ValueError("a compact state has no subprocesses")
     registry = _SERIALIZER.registry
     restore = _as_is if plain else registry.restore
-    workflow = BpmnWorkflow(spec, {}, deserializing=True)
+    workflow = Workflow(spec, {}, deserializing=True)
     rows = state["tasks"]
     ids = _task_ids(len(rows))
     by_id = workflow.tasks = {}
@@ -355,7 +356,7 @@ def reference_load_state(state: dict, spec) -> BpmnWorkflow:
 
 
 def new_workflow(spec) -> BpmnWorkflow:
-    return BpmnWorkflow(spec)
+    return Workflow(spec)
 
 
 def bind(workflow: BpmnWorkflow, clock: Clock, dispatch: ServiceDispatcher, script_globals: dict) -> None:

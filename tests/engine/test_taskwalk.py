@@ -1,0 +1,75 @@
+"""engine/taskwalk.py: the engine's own walk of a Spiff task tree visits exactly the tasks, in exactly
+the order, that SpiffWorkflow's TaskIterator does (the oracle), on instances in every wait state."""
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import date
+
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+from sqlalchemy import select
+
+from engine import spiff, taskwalk
+from engine.models import Instance
+
+from .helpers import OFFICER, newcomer, on
+
+#: every single state and the masks Spiff's own callers use
+STATES = [TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE, TaskState.WAITING, TaskState.READY,
+          TaskState.STARTED, TaskState.COMPLETED, TaskState.ERROR, TaskState.CANCELLED,
+          TaskState.PREDICTED_MASK, TaskState.DEFINITE_MASK, TaskState.FINISHED_MASK, TaskState.ANY_MASK,
+          TaskState.READY | TaskState.WAITING]
+
+
+def _stored_instances(engine):
+    with engine.reading() as connection:
+        for row in connection.execute(select(Instance)).all():
+            spec = engine.processes.spec(connection, row.definition_id)
+            yield row, spiff.load_state(json.loads(zlib.decompress(row.state)), spec)
+
+
+def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine, clock, monkeypatch):
+    seen: set = set()
+
+    def compare_all(max_depth: int | None = None) -> None:
+        for row, workflow in _stored_instances(engine):
+            assert isinstance(workflow, taskwalk.Workflow)
+            for state in STATES:
+                expected = [t.id for t in TaskIterator(workflow.task_tree, state=state,
+                                                       **({"max_depth": max_depth} if max_depth else {}))]
+                assert [t.id for t in taskwalk.walk(workflow.task_tree, state)] == expected, (row.id, state)
+            seen.add((row.process_name, tuple(spiff.wait_states(workflow))))
+
+    engine.import_newcomer(newcomer())
+    compare_all()
+    on(engine, clock, date(2024, 6, 10), "registered", since=date(2024, 1, 31))  # deadline fired, handed over
+    compare_all()
+    on(engine, clock, date(2024, 6, 11), "contract_signed", {"components": ["mo", "nt2", "vdab", "pnt"]})
+    on(engine, clock, date(2024, 6, 12), "test_result", {"component": "mo", "core_percent": 80, "total_percent": 70})
+    compare_all()
+    state = engine.dossier_state("N1")
+    handed = [i for i in state.infractions if i.outcome == "handed_over"]
+    assert handed, "the scenario must reach a hand-over"
+    on(engine, clock, date(2024, 6, 13), "enforcement_decision",
+       {"infraction_id": handed[0].id, "decision": "no_fine", "motivation": "eerste inbreuk"}, actor=OFFICER)
+    compare_all()
+    for depth in (1, 2, 5):  # Spiff does not enter the children of a task at max_depth; nor does the walk
+        monkeypatch.setattr(taskwalk, "MAX_DEPTH", depth)
+        compare_all(max_depth=depth)
+    assert {name for name, _ in seen} == {"trajectory", "enforcement"} and len(seen) >= 4
+
+
+def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
+    """Both ways the engine gets a Spiff instance (started, or loaded from its row) are a taskwalk.Workflow,
+    and a started instance runs its engine steps to the same wait states as Spiff's own class."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
+    spec = engine.processes.spec(None, engine.processes.current("trajectory").id)
+    ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)
+    assert isinstance(ours, taskwalk.Workflow)
+    for workflow in (ours, spiffs):
+        spiff.bind(workflow, engine.clock, lambda task, operation, params: {}, {"due": lambda name: None})
+        workflow.do_engine_steps()
+    assert spiff.wait_states(ours) == spiff.wait_states(spiffs)
+    assert [(t.task_spec.name, t.state) for t in ours.get_tasks()] == \
+        [(t.task_spec.name, t.state) for t in spiffs.get_tasks()]
