@@ -460,7 +460,9 @@ def _md_steps(r: dict) -> list[str]:
              "at the B1 timer), the same storage: each side its own SQLite file with the engine's settings (WAL, "
              "synchronous=NORMAL, `BEGIN IMMEDIATE`), one write transaction per step, the instance state in the "
              "engine's at-rest format (Spiff state without the spec, JSON, zlib). Each store first holds "
-             f"{r['store']:,} other waiting trajectories. Bare Spiff stubs the service tasks and journals nothing; "
+             f"{r['store']:,} other waiting trajectories. Bare Spiff runs Spiff's own `BpmnWorkflow` (the engine's "
+             "instances are its subclass with faster tree walks, `engine/taskwalk.py`), stubs the service tasks "
+             "and journals nothing; "
              "the engine runs its rules, aggregate, journal (hash chain), due index and version check. "
              f"{r['trajectories']} trajectories per variant, the four variants interleaved in rotating order, "
              f"{r['warm_up']} warm-up trajectories not counted; Python's default GC on both sides.", "",

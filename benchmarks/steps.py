@@ -12,8 +12,10 @@ What is compared (the same on both sides):
   (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
   workflow converter without the spec, JSON, zlib level 6), one row per instance, through the
-  plain ``sqlite3`` module; the engine writes what it always writes (dossier row with the
-  aggregate, journal entries, instance state, due-date index), through SQLAlchemy Core.
+  plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class (the engine's
+  instances are its subclass with faster tree walks, ``engine/taskwalk.py``); the engine writes
+  what it always writes (dossier row with the aggregate, journal entries, instance state,
+  due-date index), through SQLAlchemy Core.
 * **Mode "memory"** — the instance stays in memory between steps on both sides and is saved
   after each step: the engine with its dossier cache (``cache_size`` 4,096, the default; every
   dossier of the run fits) vs bare Spiff keeping the ``BpmnWorkflow`` object, serialising it
@@ -140,12 +142,14 @@ class BareSpiff:
             raise
 
     def _read(self, key: str):
+        from SpiffWorkflow.bpmn import BpmnWorkflow
+
         self.conn.execute("BEGIN")
         try:
             blob = self.conn.execute("SELECT state FROM instance WHERE id = ?", (key,)).fetchone()[0]
         finally:
             self.conn.execute("COMMIT")
-        workflow = self._load(json.loads(zlib.decompress(blob)), self.spec)
+        workflow = self._load(json.loads(zlib.decompress(blob)), self.spec, cls=BpmnWorkflow)  # Spiff's own class
         workflow.script_engine = self.script_engine
         return workflow
 

@@ -265,7 +265,8 @@ def dump_state(workflow: BpmnWorkflow) -> dict:
             "last_task": index.get(last.id) if last is not None else None}
 
 
-def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bool = False) -> BpmnWorkflow:
+def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bool = False,
+               cls: type = Workflow) -> BpmnWorkflow:
     """Rebuild an instance from :func:`dump_state` output (a dict the caller hands over) and the spec;
     a state of an older format goes through the upcasters first.
 
@@ -276,7 +277,10 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
     ``plain``: the caller knows no value of ``state`` is a converted object (its JSON text has no
     ``"typename"`` key: :func:`is_plain`) and hands ``state`` over for good, so the task and workflow
     data are taken as they are: Spiff's ``restore`` would only copy every dict and list of them
-    (about 40 % of a load)."""
+    (about 40 % of a load).
+
+    ``cls``: the workflow class, the engine's :class:`engine.taskwalk.Workflow` by default (a
+    benchmark's bare-Spiff side passes Spiff's own ``BpmnWorkflow``)."""
     if state_format > STATE_FORMAT:
         raise ValueError(f"instance state format {state_format} is newer than this release reads ({STATE_FORMAT})")
     while state_format < STATE_FORMAT:
@@ -286,7 +290,7 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
         raise ValueError("a compact state has no subprocesses")
     registry = _SERIALIZER.registry
     restore = _as_is if plain else registry.restore
-    workflow = Workflow(spec, {}, deserializing=True)
+    workflow = cls(spec, {}, deserializing=True)
     rows = state["tasks"]
     ids = _task_ids(len(rows))
     by_id = workflow.tasks = {}
