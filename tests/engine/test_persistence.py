@@ -124,7 +124,7 @@ def test_the_fast_state_path_writes_and_reads_what_spiffs_converter_does(engine,
 
     from engine import spiff
     from engine.models import Instance
-    from .helpers import OFFICER, newcomer, on
+    from .helpers import through_every_wait_state
 
     seen: set = set()
 
@@ -148,19 +148,7 @@ def test_the_fast_state_path_writes_and_reads_what_spiffs_converter_does(engine,
                     [(t.task_spec.name, t.state, t.data) for t in reference.get_tasks()]
                 seen.add((row.process_name, tuple(spiff.wait_states(fast))))
 
-    engine.import_newcomer(newcomer())
-    compare_all()
-    on(engine, clock, date(2024, 6, 10), "registered", since=date(2024, 1, 31))  # deadline fired, handed over
-    compare_all()
-    on(engine, clock, date(2024, 6, 11), "contract_signed", {"components": ["mo", "nt2", "vdab"]})
-    on(engine, clock, date(2024, 6, 12), "test_result", {"component": "mo", "core_percent": 80, "total_percent": 70})
-    compare_all()
-    state = engine.dossier_state("N1")
-    handed = [i for i in state.infractions if i.outcome == "handed_over"]
-    assert handed, "the scenario must reach a hand-over"
-    on(engine, clock, date(2024, 6, 13), "enforcement_decision",
-       {"infraction_id": handed[0].id, "decision": "no_fine", "motivation": "eerste inbreuk"}, actor=OFFICER)
-    compare_all()
+    through_every_wait_state(engine, clock, compare_all)
     assert {name for name, _ in seen} == {"trajectory", "enforcement"} and len(seen) >= 4
 
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import date
-
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import select
 
 from engine import spiff, taskwalk
 from engine.models import Instance
 
-from .helpers import OFFICER, newcomer, on
+from .helpers import through_every_wait_state
 
 #: every single state and the masks Spiff's own callers use
 STATES = [TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE, TaskState.WAITING, TaskState.READY,
@@ -40,19 +38,7 @@ def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine,
                 assert [t.id for t in taskwalk.walk(workflow.task_tree, state)] == expected, (row.id, state)
             seen.add((row.process_name, tuple(spiff.wait_states(workflow))))
 
-    engine.import_newcomer(newcomer())
-    compare_all()
-    on(engine, clock, date(2024, 6, 10), "registered", since=date(2024, 1, 31))  # deadline fired, handed over
-    compare_all()
-    on(engine, clock, date(2024, 6, 11), "contract_signed", {"components": ["mo", "nt2", "vdab", "pnt"]})
-    on(engine, clock, date(2024, 6, 12), "test_result", {"component": "mo", "core_percent": 80, "total_percent": 70})
-    compare_all()
-    state = engine.dossier_state("N1")
-    handed = [i for i in state.infractions if i.outcome == "handed_over"]
-    assert handed, "the scenario must reach a hand-over"
-    on(engine, clock, date(2024, 6, 13), "enforcement_decision",
-       {"infraction_id": handed[0].id, "decision": "no_fine", "motivation": "eerste inbreuk"}, actor=OFFICER)
-    compare_all()
+    through_every_wait_state(engine, clock, compare_all, components=("mo", "nt2", "vdab", "pnt"))
     for depth in (1, 2, 5):  # Spiff does not enter the children of a task at max_depth; nor does the walk
         monkeypatch.setattr(taskwalk, "MAX_DEPTH", depth)
         compare_all(max_depth=depth)
