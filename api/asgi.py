@@ -19,3 +19,23 @@ class HttpMiddleware:
 
     async def http(self, scope, receive, send):  # pragma: no cover - every subclass has its own
         raise NotImplementedError
+
+
+def body_once(body: bytes, then):
+    """An ASGI ``receive`` that delivers ``body`` as the whole request once, then defers to ``then``
+    (the server's own ``receive``, or one that reports the client gone)."""
+    delivered = False
+
+    async def receive():
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await then()
+
+    return receive
+
+
+async def disconnected():
+    """What ``receive`` answers once a request that was read whole has nothing more to say."""
+    return {"type": "http.disconnect"}

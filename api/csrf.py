@@ -30,6 +30,8 @@ import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
+from .asgi import body_once
+
 COOKIE = "inburgering_csrf"
 FIELD = "csrf_token"
 HEADER = b"x-csrf-token"
@@ -185,16 +187,7 @@ async def _buffered(receive):
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     body = b"".join(chunks)
-    replayed = False
-
-    async def replay():
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
+    return body, body_once(body, receive)
 
 
 def _cookie_header(scope, token: str) -> tuple[bytes, bytes]:

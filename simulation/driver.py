@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta
 from typing import Callable, Optional
 
+from api.asgi import body_once, disconnected
 from engine import heap
 from engine import workers as workers_
 from engine.clock import MANUAL, ManualClock, StoreClock, brussels_instant
@@ -210,15 +211,6 @@ class _AsgiCaller:
                              (b"content-length", str(len(raw)).encode()),
                              *((name.lower().encode(), value.encode()) for name, value in headers.items())],
                  "server": (self.HOST.decode(), 80), "client": ("127.0.0.1", 1)}
-        delivered = False
-
-        async def receive():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return {"type": "http.disconnect"}
-
         status, chunks = None, []
 
         async def send(message):
@@ -229,7 +221,7 @@ class _AsgiCaller:
                 chunks.append(message.get("body", b""))
 
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, body_once(raw, disconnected), send)
         except Exception:  # noqa: BLE001 - counted as a server error by the caller, as over HTTP
             if status is None:
                 return 500, {"message": "the app failed without answering"}

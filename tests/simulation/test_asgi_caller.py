@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import json
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from simulation.driver import _AsgiCaller
+
+
+@pytest.fixture(autouse=True)
+def own_thread():
+    """Each test in a thread of its own: the caller runs its own event loop, which cannot run in a
+    thread where another loop already runs (Playwright's, once the browser tests ran in this process)."""
+    with ThreadPoolExecutor(1) as pool:
+        yield pool
 
 
 def _echo(status: int = 201, raw: bytes | None = None, fail_after: bool = False):
@@ -22,7 +34,11 @@ def _echo(status: int = 201, raw: bytes | None = None, fail_after: bool = False)
     return app
 
 
-def test_the_request_reaches_the_app_as_over_http_and_the_answer_comes_back():
+def test_the_request_reaches_the_app_as_over_http_and_the_answer_comes_back(own_thread):
+    own_thread.submit(_the_request_reaches_the_app).result()
+
+
+def _the_request_reaches_the_app():
     caller = _AsgiCaller(_echo())
     try:
         status, body = caller.post("/dossiers/N1/events/intake", {"advice": "cbe"}, {"Authorization": "Bearer t"})
@@ -33,7 +49,11 @@ def test_the_request_reaches_the_app_as_over_http_and_the_answer_comes_back():
                     "authorization": "Bearer t", "content_length": len(json.dumps({"advice": "cbe"}))}
 
 
-def test_refusals_and_server_errors_keep_their_status():
+def test_refusals_and_server_errors_keep_their_status(own_thread):
+    own_thread.submit(_refusals_and_server_errors).result()
+
+
+def _refusals_and_server_errors():
     caller = _AsgiCaller(_echo(422, b'{"code": "invalid"}'))
     assert caller.post("/x", {}, {}) == (422, {"code": "invalid"})
     caller.app = _echo(500, b"Internal Server Error", fail_after=True)
