@@ -118,17 +118,20 @@ class DossierCache:
     def forget(self, dossier_id: str) -> None:
         """Drop one dossier's entry (its rows were deleted: it must not come back from memory)."""
         with self._lock:
-            entry = self._live.pop(dossier_id, None) or self._packed.pop(dossier_id, None)
+            entry = self._pop(dossier_id)
         if entry is not None:
             entry.dispose()
+
+    def _pop(self, dossier_id: str) -> CachedDossier | None:
+        """Remove the entry for ``dossier_id`` from whichever tier holds it (the lock held)."""
+        entry = self._live.pop(dossier_id, None)
+        return entry if entry is not None else self._packed.pop(dossier_id, None)
 
     def take(self, dossier_id: str, version: int) -> CachedDossier | None:
         """Remove and return the entry for ``dossier_id`` if it is at ``version`` (live, or packed:
         see :attr:`CachedDossier.packed`); None otherwise."""
         with self._lock:
-            entry = self._live.pop(dossier_id, None)
-            if entry is None:
-                entry = self._packed.pop(dossier_id, None)
+            entry = self._pop(dossier_id)
             if entry is not None and entry.version == version:
                 self.stats.hits += 1
                 return entry
@@ -150,9 +153,7 @@ class DossierCache:
         store: for a unit of work whose write checks the version (a command), so that a stale
         entry costs a re-run, never a wrong write (engine/service.py ``Engine._handle``)."""
         with self._lock:
-            entry = self._live.pop(dossier_id, None)
-            if entry is None:
-                entry = self._packed.pop(dossier_id, None)
+            entry = self._pop(dossier_id)
             if entry is None:
                 self.stats.misses += 1
             else:
