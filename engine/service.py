@@ -216,16 +216,15 @@ class Engine:
         would check the version first is saved on every cache hit (a connection, BEGIN, a SELECT
         and COMMIT a step), unless other processes have often outdated this cache
         (:meth:`engine.cache.DossierCache.trusted`)."""
-        if not self.cache.trusted():  # other processes outdate this cache often: ask the version first
-            with self.reading() as connection:
-                ctx = self._load(connection, dossier_id, now)
-            ctx.session = None
-            return ctx, False
-        entry = self.cache.take_latest(dossier_id)
+        trusted = self.cache.trusted()  # else other processes outdate this cache often: ask the version first
+        entry = self.cache.take_latest(dossier_id) if trusted else None
         if entry is not None:
             return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
-        with self.reading() as connection:  # the cache missed: the row itself, without asking its version first
-            ctx = context.from_store(connection, self.processes, dispatch, dossier_id, now, self.cache)
+        with self.reading() as connection:
+            if trusted:  # the cache missed: the row itself, without asking its version first
+                ctx = context.from_store(connection, self.processes, dispatch, dossier_id, now, self.cache)
+            else:
+                ctx = self._load(connection, dossier_id, now)
         ctx.session = None
         return ctx, False
 
