@@ -55,9 +55,10 @@ from .db import is_in_memory, make_engine
 from .errors import NotFound
 from .facts import SCHEMA_VERSION
 from .journal import verify_dossier
-from .models import Dossier, DueTimer, Instance, JournalEntry, ProcessDefinition
+from .models import Dossier, JournalEntry, ProcessDefinition
 from .processes import Deployed, ProcessRepository
 from .settings import Settings
+from .statements import DOSSIER, DOSSIER_TIMERS_DELETE, INSTANCE, JOURNAL
 from .workers import FAILED, cpu_workers, messages, spawn_context
 
 __all__ = [
@@ -79,18 +80,16 @@ EXTERNAL_KINDS = ("import", "command", "sweep", "instance_migrated")
 COMPARED_FIELDS = ("seq", "kind", "actor", "business_time", "effective_date", "process_version", "ruleset",
                    "rule_version", "payload", "schema_version")
 
-_JOURNAL = JournalEntry.__table__
-_DOSSIER = Dossier.__table__
 #: what the chain check needs of a dossier row (``dossier_id``)
-_DOSSIER_HEAD = sa_select(_DOSSIER.c.id, _DOSSIER.c.journal_seq, _DOSSIER.c.journal_head).where(
-    _DOSSIER.c.id == bindparam("dossier_id"))
+_DOSSIER_HEAD = sa_select(DOSSIER.c.id, DOSSIER.c.journal_seq, DOSSIER.c.journal_head).where(
+    DOSSIER.c.id == bindparam("dossier_id"))
 #: one dossier's journal in chain order (``dossier_id``)
-_JOURNAL_OF = sa_select(_JOURNAL).where(_JOURNAL.c.dossier_id == bindparam("dossier_id")).order_by(
-    _JOURNAL.c.seq, _JOURNAL.c.id)
+_JOURNAL_OF = sa_select(JOURNAL).where(JOURNAL.c.dossier_id == bindparam("dossier_id")).order_by(
+    JOURNAL.c.seq, JOURNAL.c.id)
 #: forget one dossier in the replay store (``dossier_id``), children first
-_RESET = tuple(delete(model.__table__).where(model.__table__.c[column] == bindparam("dossier_id"))
-               for model, column in ((JournalEntry, "dossier_id"), (DueTimer, "dossier_id"),
-                                     (Instance, "dossier_id"), (Dossier, "id")))
+_RESET = (delete(JOURNAL).where(JOURNAL.c.dossier_id == bindparam("dossier_id")), DOSSIER_TIMERS_DELETE,
+          delete(INSTANCE).where(INSTANCE.c.dossier_id == bindparam("dossier_id")),
+          delete(DOSSIER).where(DOSSIER.c.id == bindparam("dossier_id")))
 
 
 # ---------------------------------------------------------------- recorded entries
