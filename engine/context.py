@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import select
 from sqlmodel import Session
 
-from . import journal, spiff
+from . import driver, journal, spiff
 from . import statements as sql
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
@@ -36,7 +35,7 @@ USER_STEPS = ("register", "intake", "contract", "mo", "nt2", "vdab", "pnt", "dec
 DOSSIER = sql.DOSSIER
 INSTANCE = sql.INSTANCE
 DUE_TIMER = sql.DUE_TIMER
-AFTER_COMMIT = "after_commit"  # session.info key: callables the engine runs once the transaction committed
+AFTER_COMMIT = driver.AFTER_COMMIT  # session.info key: callables the engine runs once the transaction committed
 
 
 @dataclass
@@ -87,8 +86,8 @@ def load(session: Session, processes: ProcessRepository, dispatcher: Callable, d
 
     ``lock`` takes the row lock (``SELECT … FOR UPDATE``; PostgreSQL — SQLite's writer lock is
     taken at BEGIN)."""
-    version = session.execute(sql.DOSSIER_VERSION_LOCKED if lock else sql.DOSSIER_VERSION,
-                              {"dossier_id": dossier_id}).scalar()
+    version = driver.writer(session).scalar(sql.DOSSIER_VERSION_LOCKED if lock else sql.DOSSIER_VERSION,
+                                            {"dossier_id": dossier_id})
     if version is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     entry = cache.take(dossier_id, version) if cache is not None else None
@@ -101,7 +100,7 @@ def from_store(session, processes: ProcessRepository, dispatcher: Callable, doss
                cache: DossierCache | None = None) -> "DossierContext":
     """A unit of work on the dossier as the store holds it (its row, aggregate, waiting instances
     and due-index rows, read in ``session``)."""
-    found = session.execute(sql.DOSSIER_ROW, {"dossier_id": dossier_id}).mappings().first()
+    found = next(iter(driver.writer(session).rows(sql.DOSSIER_ROW, {"dossier_id": dossier_id})), None)
     if found is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     row = DossierRow(**found)
@@ -135,9 +134,8 @@ def stored_state(session, row) -> DossierState:
     data = decode_state(row.state)
     if state_format(data) != 1:
         return DossierState.from_json(data)
-    started = session.execute(select(INSTANCE.c.id).where(INSTANCE.c.dossier_id == row.id,
-                                                          INSTANCE.c.process_name == "trajectory").limit(1)).first()
-    return DossierState.from_json(data, waiting=(row.waiting_on or "").split(","), has_trajectory=started is not None)
+    started = driver.writer(session).rows(sql.TRAJECTORY_STARTED, {"dossier_id": row.id})
+    return DossierState.from_json(data, waiting=(row.waiting_on or "").split(","), has_trajectory=bool(started))
 
 
 class ProcessStateError(RuntimeError):
@@ -179,12 +177,12 @@ class DossierContext:
 
     # ----- instances ------------------------------------------------------
     def load_instances(self) -> None:
-        rows = self.session.execute(sql.WAITING_INSTANCES, {"dossier_id": self.row.id}).mappings().all()
-        for found in rows:
+        reader = driver.writer(self.session)
+        for found in reader.rows(sql.WAITING_INSTANCES, {"dossier_id": self.row.id}):
             self._restore(InstanceRow(**found))
-        timers = self.session.execute(sql.DOSSIER_TIMERS, {"dossier_id": self.row.id})
+        timers = reader.rows(sql.DOSSIER_TIMERS, {"dossier_id": self.row.id})
         # (the instance rows read above: spiff.load_state reads each blob through its format's upcaster)
-        self._old_timers = {tuple(timer) for timer in timers}
+        self._old_timers = {(t["instance_id"], t["timer"], t["due_at"]) for t in timers}
 
     def _restore(self, row: InstanceRow) -> None:
         """Rebuild a waiting instance from its row (its state blob, read through its format's upcaster)."""
@@ -376,46 +374,48 @@ class DossierContext:
         return Prepared(entries, blobs, new_timers, new_timers != self._old_timers)
 
     def write(self, session, prepared: "Prepared") -> CachedDossier | None:
-        """Write what :meth:`prepare` computed (Core statements, in the transaction of ``session``,
-        a Session or a Connection); return the cache entry to put once that transaction committed.
+        """Write what :meth:`prepare` computed (the statements of :mod:`engine.statements`, in the
+        transaction of ``session``: a Session, a Connection or an :mod:`engine.driver` writer);
+        return the cache entry to put once that transaction committed.
 
         The dossier row goes first and only at the version loaded: a stale writer gets
         :class:`Conflict` before anything else is written."""
+        writer = driver.writer(session)
         row = self.row
         values = {name: getattr(row, name) for name in sql.DOSSIER_VALUES}
         if self.is_new:
             from .desk import name_key  # the name is set once, by the register extract
 
-            session.execute(sql.DOSSIER_INSERT, {"id": row.id, "version": 1,
+            writer.execute(sql.DOSSIER_INSERT, {"id": row.id, "version": 1,
                                                  "name_key": name_key(self.state.newcomer.get("name")), **values})
             row.version = 1
         else:
-            result = session.execute(sql.DOSSIER_UPDATE, {"dossier_id": row.id, "loaded": self._loaded_version,
+            updated = writer.execute(sql.DOSSIER_UPDATE, {"dossier_id": row.id, "loaded": self._loaded_version,
                                                           "version": self._loaded_version + 1, **values})
-            if result.rowcount != 1:
+            if updated != 1:
                 raise Conflict(f"dossier {row.id} was changed by someone else "
                                f"(version {self._loaded_version} is stale); nothing was saved", code="concurrent_change",
                                params={"dossier": row.id, "version": self._loaded_version})
             row.version = self._loaded_version + 1
-        journal.write(session, prepared.entries)
+        journal.write(writer, prepared.entries)
         for instance, blob, status in prepared.blobs:
             if not instance.stored:
-                session.execute(sql.INSTANCE_INSERT, {
+                writer.execute(sql.INSTANCE_INSERT, {
                     "id": instance.id, "dossier_id": instance.dossier_id, "definition_id": instance.definition_id,
                     "process_name": instance.process_name, "infraction_id": instance.infraction_id,
                     "status": status, "lock_version": 1, "state": blob, "state_format": spiff.STATE_FORMAT})
                 instance.lock_version, instance.stored = 1, True
             else:
                 instance.lock_version += 1
-                session.execute(sql.INSTANCE_UPDATE, {"instance_id": instance.id, "state": blob, "status": status,
+                writer.execute(sql.INSTANCE_UPDATE, {"instance_id": instance.id, "state": blob, "status": status,
                                                       "lock_version": instance.lock_version,
                                                       "state_format": spiff.STATE_FORMAT})
             instance.state_format = spiff.STATE_FORMAT
             instance.state, instance.status = blob, status
         if prepared.timers_changed:
-            session.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": row.id})
+            writer.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": row.id})
             if prepared.timers:
-                session.execute(sql.TIMER_INSERT, [
+                writer.executemany(sql.TIMER_INSERT, [
                     {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}
                     for instance_id, name, due_at in sorted(prepared.timers)])
         if self.cache is None:

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 from sqlmodel import Session, select
 
+from . import driver
 from .clock import business_date
 from .facts import SCHEMA_VERSION, Fact
 from .models import Dossier, JournalEntry
@@ -91,9 +92,11 @@ def link(dossier, at: datetime, recordings: Iterable[Recording]) -> list[dict]:
     return rows
 
 
-def write(session: Session, rows: list[dict]) -> None:
+def write(session, rows: list[dict]) -> None:
+    """Insert the rows :func:`link` built, in the transaction of ``session`` (a Session, a
+    Connection or an :mod:`engine.driver` writer): one statement built once, one driver call."""
     if rows:
-        session.execute(JOURNAL_INSERT, rows)  # Core, built once: no ORM bulk bookkeeping
+        driver.writer(session).executemany(JOURNAL_INSERT, rows)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, func, select
 
-from . import spiff
+from . import driver, spiff
 from .errors import ProcessDeploymentError
 from .models import ProcessDefinition
+
+#: one deployed definition (``definition_id``), built once (engine/driver.py)
+DEFINITION_ROW = select(ProcessDefinition.__table__).where(ProcessDefinition.__table__.c.id == bindparam("definition_id"))
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 PROCESS_NAMES = ("trajectory", "enforcement")
@@ -88,8 +92,10 @@ class ProcessRepository:
         with self._lock:
             spec = self._specs.get(definition_id)
         if spec is None:  # an older version than the ones deployed at start-up (Core: Session or Connection)
-            table = ProcessDefinition.__table__
-            row = session.execute(select(table).where(table.c.id == definition_id)).mappings().one()
+            found = driver.writer(session).rows(DEFINITION_ROW, {"definition_id": definition_id})
+            if not found:
+                raise LookupError(f"process definition {definition_id} is not in the store")
+            row = found[0]
             spec = spiff.parse_process(row["source"].encode("utf-8"), row["name"],
                                        f"{row['name']}.bpmn@{row['version']}")
             with self._lock:

@@ -18,7 +18,7 @@ from sqlmodel import Session, func, select
 
 from rules import geography, parameters
 
-from . import actions, commands, context, gate, journal, operations  # noqa: F401  (operations registers the registry)
+from . import actions, commands, context, driver, gate, journal, operations  # noqa: F401  (operations registers the registry)
 from . import facts as f
 from . import statements as sql
 from .incidents import guard_command
@@ -83,19 +83,13 @@ class Engine:
                 callback()
 
     @contextmanager
-    def unit(self) -> Iterator[Connection]:
-        """One writing transaction on a Core connection (the sweep's firing: a unit of work that
-        holds the lock while it decides); what it registered under ``AFTER_COMMIT`` runs only
-        once it committed, and is dropped when it rolled back."""
-        with self._writer_turn(), self.db.connect() as connection:
-            try:
-                with connection.begin():
-                    yield connection
-                callbacks = connection.info.pop(AFTER_COMMIT, ())
-            finally:  # the info dict outlives the checkout (it is the pooled connection's)
-                connection.info.pop(AFTER_COMMIT, None)
-            for callback in callbacks:
-                callback()
+    def unit(self) -> Iterator["driver.DriverWriter | driver.CoreWriter"]:
+        """One writing transaction (the sweep's firing: a unit of work that holds the lock while it
+        decides), on the driver's connection (:mod:`engine.driver`): its statements are the built-once
+        ones of :mod:`engine.statements`, run with ``execute``/``rows``/``scalar``. What it registered
+        under ``AFTER_COMMIT`` runs only once it committed, and is dropped when it rolled back."""
+        with self._writer_turn(), driver.transaction(self.db) as writer:
+            yield writer
 
     def _writer_turn(self):
         return self._writers.turn() if self._writers is not None else nullcontext()
@@ -125,8 +119,8 @@ class Engine:
         transaction (the version check guards it), so the write lock is held for SQL only.
         Returns the version written (read before the cache entry is shared with other threads)."""
         prepared = ctx.prepare()
-        with self._writing() as connection:
-            entry = ctx.write(connection, prepared)
+        with self._writer_turn(), driver.transaction(self.db) as writer:
+            entry = ctx.write(writer, prepared)
         version = ctx.row.version
         if entry is not None:
             self.cache.put(entry.row.id, entry)
@@ -220,18 +214,18 @@ class Engine:
         entry = self.cache.take_latest(dossier_id) if trusted else None
         if entry is not None:
             return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
-        with self.reading() as connection:
+        with driver.snapshot(self.db) as reader:
             if trusted:  # the cache missed: the row itself, without asking its version first
-                ctx = context.from_store(connection, self.processes, dispatch, dossier_id, now, self.cache)
+                ctx = context.from_store(reader, self.processes, dispatch, dossier_id, now, self.cache)
             else:
-                ctx = self._load(connection, dossier_id, now)
+                ctx = self._load(reader, dossier_id, now)
         ctx.session = None
         return ctx, False
 
     def _moved_on(self, ctx: DossierContext) -> bool:
         """Whether the store holds another version of the dossier than ``ctx`` (a stale cached copy)."""
-        with self.reading() as connection:
-            version = connection.execute(sql.DOSSIER_VERSION, {"dossier_id": ctx.row.id}).scalar()
+        with driver.snapshot(self.db) as reader:
+            version = reader.scalar(sql.DOSSIER_VERSION, {"dossier_id": ctx.row.id})
         if version != ctx.row.version:
             self.cache.stats.stale += 1
             return True

@@ -39,6 +39,9 @@ DOSSIER_INSERT = insert(DOSSIER).values({name: bindparam(name) for name in ("id"
 #: the waiting instances of one dossier (``dossier_id``)
 WAITING_INSTANCES = select(INSTANCE).where(INSTANCE.c.dossier_id == bindparam("dossier_id"),
                                            INSTANCE.c.status == "waiting")
+#: whether a dossier (``dossier_id``) ever started a trajectory (a row, or none)
+TRAJECTORY_STARTED = select(INSTANCE.c.id).where(INSTANCE.c.dossier_id == bindparam("dossier_id"),
+                                                 INSTANCE.c.process_name == "trajectory").limit(1)
 #: a new instance row
 INSTANCE_INSERT = insert(INSTANCE).values({name: bindparam(name) for name in (
     "id", "dossier_id", "definition_id", "process_name", "infraction_id", "status", "lock_version", "state",

@@ -1,0 +1,116 @@
+"""The write path on the driver's cursor (engine/driver.py) writes exactly what the Core path wrote,
+keeps a failed unit of work out of the store, and raises SQLAlchemy's errors."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError
+
+from engine import driver, journal
+from engine import statements as sql
+from engine.errors import Conflict
+from engine.incidents import IncidentRaised
+from engine.service import bootstrap
+from engine.settings import Settings
+from tests.conftest import at, private_schema
+from tests.engine.helpers import newcomer, through_every_wait_state
+
+TABLES = {"dossier": sql.DOSSIER, "instance": sql.INSTANCE, "due_timer": sql.DUE_TIMER, "journal_entry": sql.JOURNAL}
+
+
+def _rows(eng) -> dict:
+    """Every row the engine writes, without the surrogate keys the database numbers and the
+    instances' Spiff state (its task ids are random per run; the journal names what happened)."""
+    with eng.db.connect() as conn:
+        out = {}
+        for name, table in TABLES.items():
+            columns = [c for c in table.c if (c.name != "id" or name in ("dossier", "instance"))
+                       and not (name == "instance" and c.name == "state")]
+            out[name] = sorted(tuple(row) for row in conn.execute(select(*columns)))
+        return out
+
+
+def _run(url, clock, observe: bool) -> tuple[dict, list[str]]:
+    eng = bootstrap(Settings(database_url=url, jwt_secret="test-secret", demo_data=False), clock)
+    seen: list[str] = []
+    if observe:
+        event.listen(eng.db, "before_cursor_execute", lambda conn, cur, statement, *a: seen.append(statement))
+    try:
+        through_every_wait_state(eng, clock, lambda: None)
+        return _rows(eng), seen
+    finally:
+        eng.db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_urls(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/driver.db", f"sqlite:///{tmp_path}/core.db"
+    else:
+        with private_schema() as one, private_schema() as other:
+            yield one, other
+
+
+def test_driver_writes_the_rows_core_wrote(two_urls):
+    """The same dossier driven through every wait state, once on the driver's cursor and once through
+    ``Connection.execute`` (a statement observer forces that path): identical rows, hash chain included."""
+    from engine.clock import ManualClock, brussels_instant
+
+    fast, observed = two_urls
+    rows_fast, seen_fast = _run(fast, ManualClock(brussels_instant(date(2024, 1, 1))), observe=False)
+    rows_core, seen_core = _run(observed, ManualClock(brussels_instant(date(2024, 1, 1))), observe=True)
+    assert rows_fast == rows_core
+    assert rows_fast["journal_entry"] and rows_fast["instance"]
+    # the observer saw the hot path's statements (it was not bypassed)
+    assert any(s.startswith("UPDATE dossier") for s in seen_core)
+    assert any(s.startswith("INSERT INTO journal_entry") for s in seen_core)
+
+
+def test_a_failed_write_leaves_nothing_and_the_connection_clean(engine, clock, monkeypatch):
+    """A unit of work that fails after its first statements rolls them back; the next one succeeds."""
+    engine.import_newcomer(newcomer("N1"))
+    at(clock, date(2024, 2, 5))
+    before = _rows(engine)
+
+    def broken(session, rows):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(journal, "write", broken)
+    engine.cache.forget("N1")  # decide on the store's rows, not only the cached copy
+    with pytest.raises(IncidentRaised) as failed:  # after the dossier row's UPDATE ran
+        engine.handle("N1", "registered", {}, actor=_caseworker(), check_access=False)
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    monkeypatch.undo()
+    assert _rows(engine) == before
+    engine.handle("N1", "registered", {}, actor=_caseworker(), check_access=False)
+    assert _rows(engine)["dossier"][0][1] == before["dossier"][0][1] + 1  # version moved on once
+
+
+def test_driver_errors_are_sqlalchemy_errors(engine):
+    """A constraint the database refuses surfaces as SQLAlchemy's IntegrityError (parameters hidden),
+    so a second import of the same id is a 409, not a driver exception."""
+    engine.import_newcomer(newcomer("N1"))
+    with pytest.raises(Conflict) as refused:
+        engine.import_newcomer(newcomer("N1"))
+    assert refused.value.code == "duplicate_dossier"
+    taken = _first_entry(engine)  # (dossier_id, seq) already in the journal
+    with pytest.raises(IntegrityError) as err:
+        with driver.transaction(engine.db) as writer:
+            writer.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": "N1"})
+            writer.executemany(sql.JOURNAL_INSERT, [taken])
+    assert "N1" not in str(err.value.params or "")
+    with engine.db.connect() as conn:  # the delete before the failure was rolled back
+        assert conn.execute(text("SELECT count(*) FROM due_timer WHERE dossier_id = 'N1'")).scalar() == 1
+
+
+def _first_entry(eng) -> dict:
+    with eng.db.connect() as conn:
+        row = conn.execute(select(sql.JOURNAL).where(sql.JOURNAL.c.seq == 1)).mappings().one()
+        return {k: v for k, v in row.items() if k != "id"}
+
+
+def _caseworker():
+    from tests.engine.helpers import CASEWORKER
+    return CASEWORKER
