@@ -101,13 +101,13 @@ def claim_and_fire(engine: Engine, dossier_id: str, now: datetime) -> int:
     """Fire one dossier's due timers in one transaction: the number fired, 0 when nothing is due
     (any more), :data:`LOCKED` when another sweeper holds it right now."""
     cutoff = int(now.timestamp())
-    with engine.unit() as connection:
+    with engine.unit() as writer:
         params = {"dossier_id": dossier_id, "cutoff": cutoff}
-        if connection.execute(_CLAIM_PG if engine.postgres else _CLAIM, params).first() is None:
-            if engine.postgres and connection.execute(_CLAIM, params).first():
+        if not writer.rows(_CLAIM_PG if engine.postgres else _CLAIM, params):
+            if engine.postgres and writer.rows(_CLAIM, params):
                 return LOCKED  # still due, but held: by a live sweeper (done soon) or a dead one (released soon)
             return 0
-        return engine.fire_due_timers(connection, dossier_id, now)
+        return engine.fire_due_timers(writer, dossier_id, now)
 
 
 def sweep(engine: Engine, now: Optional[datetime] = None, *,

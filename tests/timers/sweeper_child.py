@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pause-after", type=int, default=0)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
+    from sqlalchemy import text
+
     from engine.clock import ManualClock
     from engine.service import Engine, bootstrap
     from engine.settings import Settings
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
             if len(fired) == args.pause_after:
                 backend = None
                 if self.postgres:
-                    backend = connection.exec_driver_sql("select pg_backend_pid()").scalar()
+                    backend = connection.scalar(text("select pg_backend_pid()"), {})  # the unit's writer
                 _write_atomically(args.ready, {"pid": os.getpid(), "fired": fired, "backend_pid": backend})
                 time.sleep(600)  # inside the transaction, until the test kills us
             return count
