@@ -15,7 +15,8 @@ What is compared (the same on both sides):
   plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class (the engine's
   instances are its subclass with faster tree walks, ``engine/taskwalk.py``); the engine writes
   what it always writes (dossier row with the aggregate, journal entries, instance state,
-  due-date index), through SQLAlchemy Core.
+  due-date index), with its statements built once and run on the driver's cursor
+  (``engine/driver.py``).
 * **Mode "memory"** — the instance stays in memory between steps on both sides and is saved
   after each step: the engine with its dossier cache (``cache_size`` 4,096, the default; every
   dossier of the run fits) vs bare Spiff keeping the ``BpmnWorkflow`` object, serialising it

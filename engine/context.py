@@ -5,9 +5,10 @@ Load → change → save happens inside one database transaction; the dossier ro
 between, the save is refused with :class:`Conflict` and the transaction rolls back,
 so nothing is half-written.
 
-The hot path speaks SQLAlchemy Core (plain rows, no ORM identity map or change
-tracking): one unit of work is a handful of statements, and ORM bookkeeping cost more
-than the statements themselves (BENCHMARKS.md). After a commit, what was saved is put in
+The hot path's statements are SQLAlchemy Core statements built once (plain rows, no ORM
+identity map or change tracking), run on the driver's own cursor (:mod:`engine.driver`):
+one unit of work is a handful of statements, and the ORM's bookkeeping, then Core's
+execution machinery, cost more than the statements themselves (BENCHMARKS.md). After a commit, what was saved is put in
 the :class:`engine.cache.DossierCache`, so the next unit of work on the same dossier at
 the same version skips reading and deserialising it.
 """

@@ -5,7 +5,8 @@ the expression, generating its cache key and looking the compiled form up took a
 120 µs per statement (BENCHMARKS.md, steps), against about 15 µs to run one built once
 with ``bindparam`` placeholders. A step runs four to six of them, so they are built here,
 once per process, and every call passes only its values. Same SQL on SQLite and
-PostgreSQL; the dialect compiles each statement once and caches it.
+PostgreSQL; :mod:`engine.driver` compiles each statement once per dialect and runs it on the
+driver's cursor (4–7 µs a statement instead of Core's 50–75 µs).
 """
 from __future__ import annotations
 
