@@ -12,8 +12,9 @@ What is compared (the same on both sides):
   (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
   workflow converter without the spec, JSON, zlib level 6), one row per instance, through the
-  plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class (the engine's
-  instances are its subclass with faster tree walks, ``engine/taskwalk.py``); the engine writes
+  plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class and script environment (the
+  engine's instances are its subclass with faster tree walks, ``engine/taskwalk.py``, and its
+  script environment compiles each expression once, ``engine/spiff.py``); the engine writes
   what it always writes (dossier row with the aggregate, journal entries, instance state,
   due-date index), with its statements built once and run on the driver's cursor
   (``engine/driver.py``).
