@@ -525,7 +525,7 @@ def _md_sweep(r: dict) -> list[str]:
             f"SQLite stores with the same 1,000 due dossiers (real imports) among {small:,} and {large:,} open "
             "instances (the rest copies of a template's rows, due over the following 365 days); **no ANALYZE** "
             "(the engine never runs it); each sweep on a fresh copy of the pristine store, alternating.", "",
-            f"| store | sweep of 1,000 due timers (median of 3) | runs | timers/s | due query alone |",
+            "| store | sweep of 1,000 due timers (median of 3) | runs | timers/s | due query alone |",
             "|---|---|---|---|---|",
             f"| {small:,} | {r['small_s']:.3f} s | {', '.join(f'{t:.3f}' for t in r['runs_small'])} | "
             f"{r['fires_per_s_small']:.0f} | {r['query_small_ms']:.2f} ms |",
