@@ -375,19 +375,9 @@ def _base_before_suspensions(last: date, start: date, suspensions: list) -> date
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_EXACT_SCALARS = frozenset(_SCALARS)
 
 
 def _plain(value):
-    kind = type(value)
-    if kind in _EXACT_SCALARS:  # the common case first: one set lookup (to_json runs every step)
-        return value
-    if kind is dict:
-        return {k: _plain(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
-    if kind is date:
-        return value.isoformat()
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, date):
@@ -396,8 +386,8 @@ def _plain(value):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(kind, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in kind.__dataclass_fields__}
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in type(value).__dataclass_fields__}
     return value
 
 

@@ -55,18 +55,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    """The field names of a fact class, in order (``dataclasses.fields`` builds them anew on every
-    call; :meth:`Fact.as_payload` runs for every journal entry)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    return names
-
-
 @dataclass(frozen=True)
 class Fact:
     """A fact of one dossier's history."""
@@ -86,7 +74,7 @@ class Fact:
         return getattr(self, "on", None)
 
     def as_payload(self) -> dict:
-        return {name: _json(getattr(self, name)) for name in _field_names(type(self))}
+        return {f.name: _json(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_payload(cls, data: dict) -> "Fact":
