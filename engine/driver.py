@@ -74,27 +74,17 @@ class DriverWriter:
     def execute(self, statement, params: dict) -> int:
         """Run one statement; its row count."""
         text, names, fixed = _compiled(statement, self._dialect, tuple(params))
-        cursor = self._connection.cursor()
-        try:
+        with self._cursor(text) as cursor:
             cursor.execute(text, _bound(names, fixed, params))
             return cursor.rowcount
-        except self._dialect.loaded_dbapi.Error as err:
-            raise self._wrap(text, err) from err
-        finally:
-            cursor.close()
 
     def rows(self, statement, params: dict) -> list[dict]:
         """The rows a SELECT returns, each a dict by column name."""
         text, names, fixed = _compiled(statement, self._dialect, tuple(params))
-        cursor = self._connection.cursor()
-        try:
+        with self._cursor(text) as cursor:
             cursor.execute(text, _bound(names, fixed, params))
             columns = [d[0] for d in cursor.description]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
-        except self._dialect.loaded_dbapi.Error as err:
-            raise self._wrap(text, err) from err
-        finally:
-            cursor.close()
 
     def scalar(self, statement, params: dict):
         """The first column of the first row a SELECT returns (None without a row)."""
@@ -104,9 +94,15 @@ class DriverWriter:
     def executemany(self, statement, rows: list[dict]) -> None:
         """Run one statement once per row (one driver call)."""
         text, names, fixed = _compiled(statement, self._dialect, tuple(rows[0]))
+        with self._cursor(text) as cursor:
+            cursor.executemany(text, [_bound(names, fixed, r) for r in rows] if names or fixed else rows)
+
+    @contextmanager
+    def _cursor(self, text: str) -> Iterator:
+        """A cursor for one statement, closed after it; a driver error raised as SQLAlchemy's."""
         cursor = self._connection.cursor()
         try:
-            cursor.executemany(text, [_bound(names, fixed, r) for r in rows] if names or fixed else rows)
+            yield cursor
         except self._dialect.loaded_dbapi.Error as err:
             raise self._wrap(text, err) from err
         finally:
@@ -166,36 +162,43 @@ def transaction(db) -> Iterator[DriverWriter | CoreWriter]:
             with connection.begin():
                 writer_ = CoreWriter(connection)
                 yield writer_
-        _after_commit(writer_)
+        after_commit(writer_.info)
         return
-    fairy = db.raw_connection()  # checked out of the engine's pool, returned (and reset) on close
-    try:
-        driver_connection = fairy.driver_connection
-        writer_ = DriverWriter(driver_connection, db.dialect)
-        dbapi_error = db.dialect.loaded_dbapi.Error
-        try:
-            if db.dialect.name == "sqlite":
-                driver_connection.execute("BEGIN IMMEDIATE")
-        except dbapi_error as err:
-            raise writer_._wrap("BEGIN IMMEDIATE", err) from err
+    with _pooled(db, "BEGIN IMMEDIATE") as (connection, writer_):
         try:
             yield writer_
         except BaseException:
-            driver_connection.rollback()
+            connection.rollback()
             raise
         try:
-            driver_connection.commit()
-        except dbapi_error as err:
-            driver_connection.rollback()
+            connection.commit()
+        except db.dialect.loaded_dbapi.Error as err:
+            connection.rollback()
             raise writer_._wrap("COMMIT", err) from err
+    after_commit(writer_.info)
+
+
+def after_commit(info: dict) -> None:
+    """Run what a committed transaction registered under :data:`AFTER_COMMIT` in its ``info``."""
+    for callback in info.pop(AFTER_COMMIT, ()):
+        callback()
+
+
+@contextmanager
+def _pooled(db, begin: str) -> Iterator[tuple]:
+    """A driver connection checked out of the engine's pool (returned, and reset, at the end) with
+    a transaction begun: ``begin`` on SQLite, the driver's implicit one on PostgreSQL; and a
+    writer on it."""
+    fairy = db.raw_connection()
+    try:
+        connection = fairy.driver_connection
+        writer_ = DriverWriter(connection, db.dialect)
+        if db.dialect.name == "sqlite":
+            with writer_._cursor(begin) as cursor:
+                cursor.execute(begin)
+        yield connection, writer_
     finally:
         fairy.close()
-    _after_commit(writer_)
-
-
-def _after_commit(writer_) -> None:
-    for callback in writer_.info.pop(AFTER_COMMIT, ()):
-        callback()
 
 
 @contextmanager
@@ -210,18 +213,8 @@ def snapshot(db) -> Iterator[DriverWriter | CoreWriter]:
             with connection.begin():
                 yield CoreWriter(connection)
         return
-    fairy = db.raw_connection()
-    try:
-        driver_connection = fairy.driver_connection
-        reader = DriverWriter(driver_connection, db.dialect)
-        if db.dialect.name == "sqlite":
-            try:
-                driver_connection.execute("BEGIN")
-            except db.dialect.loaded_dbapi.Error as err:
-                raise reader._wrap("BEGIN", err) from err
+    with _pooled(db, "BEGIN") as (connection, reader):
         try:
             yield reader
         finally:
-            driver_connection.rollback()  # nothing to keep: ends the snapshot
-    finally:
-        fairy.close()
+            connection.rollback()  # nothing to keep: ends the snapshot

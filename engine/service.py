@@ -24,7 +24,7 @@ from . import statements as sql
 from .incidents import guard_command
 from .clock import Clock, StoreClock, business_date
 from .cache import DEFAULT_CAPACITY, DEFAULT_LIVE, DossierCache
-from .context import AFTER_COMMIT, DossierContext, DossierRow
+from .context import DossierContext, DossierRow
 from .db import READ_ONLY, is_postgres, make_engine, migrate, writer_queue
 from .dossier import DossierState
 from .errors import Conflict, InvalidInput, NotFound
@@ -79,8 +79,7 @@ class Engine:
         with self._writer_turn(), Session(self.db, expire_on_commit=False) as session:
             with session.begin():
                 yield session
-            for callback in session.info.pop(AFTER_COMMIT, ()):
-                callback()
+            driver.after_commit(session.info)
 
     @contextmanager
     def unit(self) -> Iterator["driver.DriverWriter | driver.CoreWriter"]:

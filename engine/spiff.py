@@ -17,7 +17,6 @@ about our libraries"):
 """
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime
 from functools import lru_cache
@@ -82,15 +81,11 @@ def _compiled_expression(expression: str):
 class CompiledExpressions(TaskDataEnvironment):
     """Spiff's task-data environment, compiling each expression once: its ``evaluate`` passes the
     string to ``eval``, which compiled it anew every time (a timer's ``due(...)`` on every walk of
-    the waiting tasks, a gateway's condition on every step). Evaluated the same way otherwise: the
-    same globals, the task's data as context."""
+    the waiting tasks, a gateway's condition on every step). ``eval`` takes the code object the
+    same way: the same globals, the task's data as context."""
 
     def evaluate(self, expression, context, external_context=None):
-        my_globals = copy.copy(self.globals)  # as TaskDataEnvironment.evaluate: later evals stay clean
-        self._prepare_context(context)
-        my_globals.update(external_context or {})
-        my_globals.update(context)
-        return eval(_compiled_expression(expression), my_globals)
+        return super().evaluate(_compiled_expression(expression), context, external_context)
 
 
 class RegistryScriptEngine(PythonScriptEngine):

@@ -15,7 +15,7 @@ from engine.incidents import IncidentRaised
 from engine.service import bootstrap
 from engine.settings import Settings
 from tests.conftest import at, private_schema
-from tests.engine.helpers import newcomer, through_every_wait_state
+from tests.engine.helpers import CASEWORKER, newcomer, through_every_wait_state
 
 TABLES = {"dossier": sql.DOSSIER, "instance": sql.INSTANCE, "due_timer": sql.DUE_TIMER, "journal_entry": sql.JOURNAL}
 
@@ -80,11 +80,11 @@ def test_a_failed_write_leaves_nothing_and_the_connection_clean(engine, clock, m
     monkeypatch.setattr(journal, "write", broken)
     engine.cache.forget("N1")  # decide on the store's rows, not only the cached copy
     with pytest.raises(IncidentRaised) as failed:  # after the dossier row's UPDATE ran
-        engine.handle("N1", "registered", {}, actor=_caseworker(), check_access=False)
+        engine.handle("N1", "registered", {}, actor=CASEWORKER, check_access=False)
     assert isinstance(failed.value.__cause__, RuntimeError)
     monkeypatch.undo()
     assert _rows(engine) == before
-    engine.handle("N1", "registered", {}, actor=_caseworker(), check_access=False)
+    engine.handle("N1", "registered", {}, actor=CASEWORKER, check_access=False)
     assert _rows(engine)["dossier"][0][1] == before["dossier"][0][1] + 1  # version moved on once
 
 
@@ -109,8 +109,3 @@ def _first_entry(eng) -> dict:
     with eng.db.connect() as conn:
         row = conn.execute(select(sql.JOURNAL).where(sql.JOURNAL.c.seq == 1)).mappings().one()
         return {k: v for k, v in row.items() if k != "id"}
-
-
-def _caseworker():
-    from tests.engine.helpers import CASEWORKER
-    return CASEWORKER
