@@ -101,13 +101,17 @@ def from_store(session, processes: ProcessRepository, dispatcher: Callable, doss
                cache: DossierCache | None = None) -> "DossierContext":
     """A unit of work on the dossier as the store holds it (its row, aggregate, waiting instances
     and due-index rows, read in ``session``)."""
-    found = next(iter(driver.writer(session).rows(sql.DOSSIER_ROW, {"dossier_id": dossier_id})), None)
+    reader = driver.writer(session)
+    by_id = {"dossier_id": dossier_id}
+    reader.prefetch([(sql.DOSSIER_ROW, by_id), (sql.WAITING_INSTANCES, by_id), (sql.DOSSIER_TIMERS, by_id)])
+    found = next(iter(reader.rows(sql.DOSSIER_ROW, by_id)), None)
     if found is None:
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     row = DossierRow(**found)
     state = stored_state(session, row)
-    ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
+    ctx = DossierContext(reader, processes, dispatcher, row, state, now, cache=cache)
     ctx.load_instances()
+    ctx.session = session
     return ctx
 
 
@@ -387,7 +391,7 @@ class DossierContext:
         if self.is_new:
             from .desk import name_key  # the name is set once, by the register extract
 
-            writer.execute(sql.DOSSIER_INSERT, {"id": row.id, "version": 1,
+            writer.send(sql.DOSSIER_INSERT, {"id": row.id, "version": 1,
                                                  "name_key": name_key(self.state.newcomer.get("name")), **values})
             row.version = 1
         else:
@@ -401,20 +405,20 @@ class DossierContext:
         journal.write(writer, prepared.entries)
         for instance, blob, status in prepared.blobs:
             if not instance.stored:
-                writer.execute(sql.INSTANCE_INSERT, {
+                writer.send(sql.INSTANCE_INSERT, {
                     "id": instance.id, "dossier_id": instance.dossier_id, "definition_id": instance.definition_id,
                     "process_name": instance.process_name, "infraction_id": instance.infraction_id,
                     "status": status, "lock_version": 1, "state": blob, "state_format": spiff.STATE_FORMAT})
                 instance.lock_version, instance.stored = 1, True
             else:
                 instance.lock_version += 1
-                writer.execute(sql.INSTANCE_UPDATE, {"instance_id": instance.id, "state": blob, "status": status,
+                writer.send(sql.INSTANCE_UPDATE, {"instance_id": instance.id, "state": blob, "status": status,
                                                       "lock_version": instance.lock_version,
                                                       "state_format": spiff.STATE_FORMAT})
             instance.state_format = spiff.STATE_FORMAT
             instance.state, instance.status = blob, status
         if prepared.timers_changed:
-            writer.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": row.id})
+            writer.send(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": row.id})
             if prepared.timers:
                 writer.executemany(sql.TIMER_INSERT, [
                     {"dossier_id": row.id, "instance_id": instance_id, "timer": name, "due_at": due_at}

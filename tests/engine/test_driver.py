@@ -109,3 +109,61 @@ def _first_entry(eng) -> dict:
     with eng.db.connect() as conn:
         row = conn.execute(select(sql.JOURNAL).where(sql.JOURNAL.c.seq == 1)).mappings().one()
         return {k: v for k, v in row.items() if k != "id"}
+
+
+def _pooled_state(eng) -> tuple:
+    """Autocommit and transaction status of the connection the pool lends next (PostgreSQL)."""
+    fairy = eng.db.raw_connection()
+    try:
+        conn = fairy.driver_connection
+        return conn.autocommit, conn.info.transaction_status.name
+    finally:
+        fairy.close()
+
+
+def test_a_queued_statement_fails_at_commit_and_undoes_the_checked_update(engine, clock):
+    """On PostgreSQL the statements whose answer nobody reads are only queued (``send``) and go to
+    the server with the COMMIT: an error in one is raised when the block ends, and the versioned
+    UPDATE that was answered before it is rolled back with it. On SQLite the error comes at once.
+    Either way the store is as before and the pool lends out a clean connection."""
+    engine.import_newcomer(newcomer("N1"))
+    before = _rows(engine)
+    taken = _first_entry(engine)
+    with engine.db.connect() as conn:
+        stored = conn.execute(select(sql.DOSSIER).where(sql.DOSSIER.c.id == "N1")).mappings().one()
+    pipelined = engine.db.dialect.name == "postgresql"
+    reached_end_of_block = False
+    with pytest.raises(IntegrityError):
+        with driver.transaction(engine.db) as writer:
+            version = before["dossier"][0][1]
+            values = {name: stored[name] for name in sql.DOSSIER_VALUES}
+            assert writer.execute(sql.DOSSIER_UPDATE, {"dossier_id": "N1", "loaded": version,
+                                                       "version": version + 1, **values}) == 1
+            writer.send(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": "N1"})
+            writer.executemany(sql.JOURNAL_INSERT, [taken])  # (dossier_id, seq) is taken
+            reached_end_of_block = True
+    assert reached_end_of_block is pipelined
+    assert _rows(engine) == before
+    if pipelined:
+        assert _pooled_state(engine) == (False, "IDLE")
+    at(clock, date(2024, 2, 5))
+    engine.handle("N1", "registered", {}, actor=CASEWORKER, check_access=False)
+    assert _rows(engine)["dossier"][0][1] == before["dossier"][0][1] + 1
+
+
+def test_prefetched_reads_answer_as_the_statements_do(engine):
+    """SELECTs asked for together (one round trip on PostgreSQL) give the rows each gives alone;
+    asked again, a statement runs again. The snapshot leaves the pooled connection as it found it."""
+    engine.import_newcomer(newcomer("N1"))
+    by_id = {"dossier_id": "N1"}
+    asked = [(sql.DOSSIER_ROW, by_id), (sql.WAITING_INSTANCES, by_id), (sql.DOSSIER_TIMERS, by_id)]
+    with driver.snapshot(engine.db) as reader:
+        alone = [reader.rows(statement, params) for statement, params in asked]
+    with driver.snapshot(engine.db) as reader:
+        reader.prefetch(asked)
+        together = [reader.rows(statement, params) for statement, params in reversed(asked)][::-1]
+        again = reader.rows(sql.DOSSIER_TIMERS, by_id)
+    assert together == alone and again == alone[2]
+    assert alone[0][0]["id"] == "N1" and alone[1] and alone[2]
+    if engine.db.dialect.name == "postgresql":
+        assert _pooled_state(engine) == (False, "IDLE")
