@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import select
 
@@ -36,6 +37,10 @@ def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine,
                 expected = [t.id for t in TaskIterator(workflow.task_tree, state=state,
                                                        **({"max_depth": max_depth} if max_depth else {}))]
                 assert [t.id for t in taskwalk.walk(workflow.task_tree, state)] == expected, (row.id, state)
+            names = {t.task_spec.name for t in TaskIterator(workflow.task_tree)} | {"no such task"}
+            for name in names if max_depth is None else ():  # a gateway's query: by spec name, at any depth
+                expected = [t.id for t in BpmnWorkflow.get_tasks(workflow, spec_name=name)]  # Spiff's own
+                assert [t.id for t in workflow.get_tasks(spec_name=name)] == expected, (row.id, name)
             seen.add((row.process_name, tuple(spiff.wait_states(workflow))))
 
     through_every_wait_state(engine, clock, compare_all, components=("mo", "nt2", "vdab", "pnt"))
@@ -48,7 +53,6 @@ def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine,
 def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
     """Both ways the engine gets a Spiff instance (started, or loaded from its row) are a taskwalk.Workflow,
     and a started instance runs its engine steps to the same wait states as Spiff's own class."""
-    from SpiffWorkflow.bpmn import BpmnWorkflow
 
     spec = engine.processes.spec(None, engine.processes.current("trajectory").id)
     ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)
