@@ -10,7 +10,7 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
@@ -64,7 +64,38 @@ def make_engine(url: str) -> SAEngine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    _ping_on_checkout(engine)
+    return engine
+
+
+#: ``UNCHECKED.active`` is true while :mod:`engine.driver` checks a connection out that it checks
+#: itself with its first statement (``checked=False``): the pool's ping is skipped for it
+UNCHECKED = threading.local()
+
+
+def _ping_on_checkout(engine: SAEngine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, except for the checkouts of the commands' hot path.
+
+    A pooled connection may have died while it waited in the pool (the server restarted, a
+    firewall dropped it): each checkout sends one empty statement first and, when the connection
+    is gone, the pool replaces it before anyone uses it (raising ``DisconnectionError`` in a
+    ``checkout`` listener makes the pool reconnect, as its pre-ping does). That is a round trip
+    per checkout, two per command. The command's own snapshot and write (``engine.driver``,
+    ``checked=False``) skip it: their first round trip tells the same, before anything can have
+    been committed, and a command that finds its connection gone is decided again on a new one
+    (:func:`engine.driver.retry_safe`)."""
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, _record, _proxy):
+        if getattr(UNCHECKED, "active", False):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            if engine.dialect.is_disconnect(err, dbapi_connection, None):
+                raise exc.DisconnectionError("the pooled connection is gone; the pool opens a new one") from err
+            raise
 
 
 class WriterQueue:

@@ -39,7 +39,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from .db import READ_ONLY
+from .db import READ_ONLY, UNCHECKED
 
 #: ``info`` key of a transaction (a writer's, a Session's): callables to run once it committed
 #: (the cache's put-back); dropped when it rolls back
@@ -84,14 +84,17 @@ class DriverWriter:
     """Runs built-once statements on one DBAPI connection, in the transaction it is in.
 
     ``pipeline``: the psycopg pipeline the transaction runs in (:func:`transaction`), or None:
-    then every statement is sent and answered when it is given."""
+    then every statement is sent and answered when it is given. ``unchecked``: the connection was
+    lent without the pool's ping (``checked=False``), so until the server has answered once, a
+    lost connection is :func:`retry_safe`."""
 
-    __slots__ = ("_connection", "_dialect", "_pipeline", "_queue", "_prefetched", "info")
+    __slots__ = ("_connection", "_dialect", "_pipeline", "_queue", "_prefetched", "_unchecked", "info")
 
-    def __init__(self, dbapi_connection, dialect, pipeline=None):
+    def __init__(self, dbapi_connection, dialect, pipeline=None, unchecked: bool = False):
         self._connection = dbapi_connection
         self._dialect = dialect
         self._pipeline = pipeline
+        self._unchecked = unchecked
         self._queue = None  # the cursor of the statements sent without waiting (pipeline mode)
         self._prefetched: dict = {}
         #: what a unit of work registers to run once this transaction committed (:data:`AFTER_COMMIT`)
@@ -151,6 +154,7 @@ class DriverWriter:
                     cursor = self._connection.cursor()
                     cursors.append((key, cursor))
                     cursor.execute(text, _bound(names, fixed, params))
+            self._unchecked = False
             for key, cursor in cursors:
                 self._prefetched[key] = _result(cursor)
         except self._dialect.loaded_dbapi.Error as err:
@@ -188,14 +192,32 @@ class DriverWriter:
         cursor = self._connection.cursor()
         try:
             yield cursor
+            self._unchecked = False  # the server answered: the connection was alive
         except self._dialect.loaded_dbapi.Error as err:
             raise self._wrap(text, err) from err
         finally:
             cursor.close()
 
     def _wrap(self, text: str, err: Exception) -> Exception:
-        return exc.DBAPIError.instance(text, None, err, self._dialect.loaded_dbapi.Error,
-                                       hide_parameters=True, dialect=self._dialect)
+        lost = self._dialect.is_disconnect(err, self._connection, None)
+        wrapped = exc.DBAPIError.instance(text, None, err, self._dialect.loaded_dbapi.Error, hide_parameters=True,
+                                          connection_invalidated=lost, dialect=self._dialect)
+        if lost and self._unchecked:
+            setattr(wrapped, _RETRY_SAFE, True)
+        return wrapped
+
+
+#: attribute of an error raised on a connection lent without a ping that turned out to be gone
+#: before the server had answered anything on it
+_RETRY_SAFE = "inburgering_retry_safe"
+
+
+def retry_safe(err: BaseException) -> bool:
+    """Whether ``err`` says the connection was gone before the server answered anything on it (lent
+    by the pool without its ping: ``checked=False``). Nothing of the transaction can have been
+    committed (its COMMIT never goes in the first round trip), so the command may be decided
+    again on a new connection."""
+    return bool(getattr(err, _RETRY_SAFE, False))
 
 
 class CoreWriter:
@@ -250,12 +272,15 @@ def _pipelines(dialect) -> bool:
 
 
 @contextmanager
-def transaction(db) -> Iterator[DriverWriter | CoreWriter]:
+def transaction(db, *, checked: bool = True) -> Iterator[DriverWriter | CoreWriter]:
     """One writing transaction straight on a pooled driver connection: ``BEGIN IMMEDIATE`` on
     SQLite (the write lock at once, as :func:`engine.db.make_engine`'s ``begin`` hook takes it),
     on PostgreSQL an explicit ``BEGIN`` in a psycopg pipeline (module docstring); committed when
     the block ends, rolled back when it raises; what was registered under :data:`AFTER_COMMIT`
-    runs once it committed. While statements are observed, a Core transaction instead."""
+    runs once it committed. While statements are observed, a Core transaction instead.
+
+    ``checked=False``: the pool lends the connection without its ping (:func:`engine.db._ping_on_checkout`);
+    a lost connection shows at the first round trip, as :func:`retry_safe`."""
     if observed(db):
         with db.connect() as connection:
             with connection.begin():
@@ -264,11 +289,11 @@ def transaction(db) -> Iterator[DriverWriter | CoreWriter]:
         after_commit(writer_.info)
         return
     if _pipelines(db.dialect):
-        with _pipelined(db) as writer_:
+        with _pipelined(db, checked) as writer_:
             yield writer_
         after_commit(writer_.info)
         return
-    with _pooled(db) as (_, connection, writer_):
+    with _pooled(db, checked) as (_, connection, writer_):
         if db.dialect.name == "sqlite":
             with writer_._cursor("BEGIN IMMEDIATE") as cursor:
                 cursor.execute("BEGIN IMMEDIATE")
@@ -286,7 +311,7 @@ def transaction(db) -> Iterator[DriverWriter | CoreWriter]:
 
 
 @contextmanager
-def _pipelined(db) -> Iterator[DriverWriter]:
+def _pipelined(db, checked: bool = True) -> Iterator[DriverWriter]:
     """A writing transaction on a psycopg connection in pipeline mode: ``BEGIN`` goes with the first
     statement that needs an answer, ``COMMIT`` with the statements queued after it; the COMMIT's
     answer is checked (PostgreSQL answers ``ROLLBACK`` to the COMMIT of a failed transaction).
@@ -294,7 +319,7 @@ def _pipelined(db) -> Iterator[DriverWriter]:
     (it would wait for its answer); it goes back to the pool idle and out of autocommit, or,
     when an error left it in any other state, is thrown away."""
     Error = db.dialect.loaded_dbapi.Error
-    with _pooled(db) as (fairy, connection, writer_):
+    with _pooled(db, checked) as (fairy, connection, writer_):
         connection.autocommit = True
         committed = False
         try:
@@ -303,6 +328,12 @@ def _pipelined(db) -> Iterator[DriverWriter]:
                     writer_._pipeline = pipeline
                     writer_._queued().execute("BEGIN")
                     yield writer_
+                    if writer_._unchecked:  # never the COMMIT in the round trip that may find the connection gone
+                        try:
+                            pipeline.sync()
+                        except Error as err:
+                            raise writer_._wrap("BEGIN", err) from err
+                        writer_._unchecked = False
                     commit = writer_._queued()
                     commit.execute("COMMIT")  # sent with what is still queued as the pipeline ends
             except Error as err:  # the block's own errors are wrapped already: this is the COMMIT's trip
@@ -333,8 +364,12 @@ def _rollback(connection) -> None:
 
 def _back_to_pool(db, fairy, connection) -> None:
     """Out of autocommit for the pool's other users when the connection is idle; else invalidated,
-    so that the pool opens a new one instead of lending out one in doubt."""
-    if not connection.closed and connection.info.transaction_status == db.dialect.loaded_dbapi.pq.TransactionStatus.IDLE:
+    so that the pool opens a new one instead of lending out one in doubt. A lost connection
+    invalidates every connection the pool opened before it (SQLAlchemy does the same when Core
+    meets one): a server restart took them all."""
+    if connection.closed:
+        db.pool._invalidate(fairy)  # SQLAlchemy 2.1's own handling of a disconnect (Connection._handle_dbapi_exception)
+    elif connection.info.transaction_status == db.dialect.loaded_dbapi.pq.TransactionStatus.IDLE:
         connection.autocommit = False
     else:
         fairy.invalidate()
@@ -347,33 +382,44 @@ def after_commit(info: dict) -> None:
 
 
 @contextmanager
-def _pooled(db) -> Iterator[tuple]:
+def _pooled(db, checked: bool = True) -> Iterator[tuple]:
     """A driver connection checked out of the engine's pool (returned, and reset, at the end):
-    the pool's handle on it, the connection, and a writer on it."""
-    fairy = db.raw_connection()
+    the pool's handle on it, the connection, and a writer on it. ``checked=False``: without the
+    pool's ping (PostgreSQL; the writer then reports a connection lost before its first answer as
+    :func:`retry_safe`)."""
+    unchecked = not checked and db.dialect.name != "sqlite"
+    if unchecked:
+        UNCHECKED.active = True
+        try:
+            fairy = db.raw_connection()
+        finally:
+            UNCHECKED.active = False
+    else:
+        fairy = db.raw_connection()
     try:
         connection = fairy.driver_connection
-        yield fairy, connection, DriverWriter(connection, db.dialect)
+        yield fairy, connection, DriverWriter(connection, db.dialect, unchecked=unchecked)
     finally:
         fairy.close()
 
 
 @contextmanager
-def snapshot(db) -> Iterator[DriverWriter | CoreWriter]:
+def snapshot(db, *, checked: bool = True) -> Iterator[DriverWriter | CoreWriter]:
     """A transaction that only reads, on a pooled driver connection: a consistent snapshot that
     takes no write lock (SQLite ``BEGIN``, deferred), as :meth:`engine.service.Engine.reading`
     opens through Core (used instead while statements are observed). With psycopg no
     transaction at all (autocommit): each SELECT reads what was committed when it ran, as in the
     driver's implicit READ COMMITTED transaction, without the round trips of its BEGIN and
     ROLLBACK (the writes check the version they read: :meth:`engine.context.DossierContext.write`),
-    and SELECTs asked for together (:meth:`DriverWriter.prefetch`) go in one round trip."""
+    and SELECTs asked for together (:meth:`DriverWriter.prefetch`) go in one round trip.
+    ``checked``: as for :func:`transaction`."""
     if observed(db):
         with db.connect() as connection:
             connection.execution_options(**{READ_ONLY: True})
             with connection.begin():
                 yield CoreWriter(connection)
         return
-    with _pooled(db) as (fairy, connection, reader):
+    with _pooled(db, checked) as (fairy, connection, reader):
         if db.dialect.driver == "psycopg":
             connection.autocommit = True
             try:

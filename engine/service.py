@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Iterator, Optional
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, func, select
 
 from rules import geography, parameters
@@ -118,7 +118,7 @@ class Engine:
         transaction (the version check guards it), so the write lock is held for SQL only.
         Returns the version written (read before the cache entry is shared with other threads)."""
         prepared = ctx.prepare()
-        with self._writer_turn(), driver.transaction(self.db) as writer:
+        with self._writer_turn(), driver.transaction(self.db, checked=False) as writer:
             entry = ctx.write(writer, prepared)
         version = ctx.row.version
         if entry is not None:
@@ -142,26 +142,38 @@ class Engine:
             raise InvalidInput("$.nis_code", str(err), code="unknown_nis_code",
                                params={"nis_code": newcomer.get("nis_code")}) from None
         with parameters.using(self.law):
-            now = self.clock.now()
-            register_facts = {k: v for k, v in newcomer.items() if k != "insz"}
-            start = date.fromisoformat(newcomer["obligation_start"])
-            state = DossierState(id=newcomer["id"])
-            row = DossierRow(id=newcomer["id"])
-            ctx = DossierContext(None, self.processes, dispatch, row, state, now, is_new=True, cache=self.cache)
-            ctx.emit(f.Imported(register_facts), actor=actor.label)
-            decision = actions.decide_target_group(ctx, start, actor=actor.label)
-            if decision.target_group == "obligated":
-                actions.arm(ctx, "registration", start, months=parameters.value("registration_months", start),
-                            law={"registration_months": parameters.cite("registration_months", start)})
-            if decision.target_group != "excluded":
-                ctx.start_instance("trajectory")
-            try:
-                self._commit(ctx)  # the dossier row's primary key refuses a second import of the same id
-            except IntegrityError:
-                raise Conflict(f"dossier {newcomer['id']!r} already exists", code="duplicate_dossier",
-                               params={"dossier": newcomer["id"]}) from None
+            for attempt in range(OPTIMISTIC_ATTEMPTS):
+                try:
+                    decision = self._import(newcomer, actor)
+                    break
+                except DBAPIError as err:
+                    if not driver.retry_safe(err) or attempt == OPTIMISTIC_ATTEMPTS - 1:
+                        raise  # (an IntegrityError is a duplicate: _import says so)
+                    # the pooled connection was gone before anything was written: again, on a new one
         return {"dossier_id": newcomer["id"], "target_group": decision.target_group,
                 "reasons": list(decision.reasons), "instance_started": decision.target_group != "excluded"}
+
+    def _import(self, newcomer: dict, actor: Actor):
+        """One attempt at an import: the new dossier decided and written; its target-group decision."""
+        now = self.clock.now()
+        register_facts = {k: v for k, v in newcomer.items() if k != "insz"}
+        start = date.fromisoformat(newcomer["obligation_start"])
+        state = DossierState(id=newcomer["id"])
+        row = DossierRow(id=newcomer["id"])
+        ctx = DossierContext(None, self.processes, dispatch, row, state, now, is_new=True, cache=self.cache)
+        ctx.emit(f.Imported(register_facts), actor=actor.label)
+        decision = actions.decide_target_group(ctx, start, actor=actor.label)
+        if decision.target_group == "obligated":
+            actions.arm(ctx, "registration", start, months=parameters.value("registration_months", start),
+                        law={"registration_months": parameters.cite("registration_months", start)})
+        if decision.target_group != "excluded":
+            ctx.start_instance("trajectory")
+        try:
+            self._commit(ctx)  # the dossier row's primary key refuses a second import of the same id
+        except IntegrityError:
+            raise Conflict(f"dossier {newcomer['id']!r} already exists", code="duplicate_dossier",
+                           params={"dossier": newcomer["id"]}) from None
+        return decision
 
     @guard_command  # an unexpected exception becomes an incident on the dossier (engine/incidents.py)
     def handle(self, dossier_id: str, event_type: str, payload: dict, *, actor: Actor,
@@ -176,7 +188,12 @@ class Engine:
     def _handle(self, dossier_id, event_type, payload, actor, expected_version, check_access) -> dict:
         now = self.clock.now()
         for _ in range(OPTIMISTIC_ATTEMPTS):
-            ctx, unverified = self._load_for_command(dossier_id, now)
+            try:
+                ctx, unverified = self._load_for_command(dossier_id, now)
+            except DBAPIError as err:
+                if driver.retry_safe(err):
+                    continue  # the pooled connection was gone (a server restart): again, on a new one
+                raise
             try:
                 self._decide(ctx, event_type, payload, actor, expected_version, check_access)
             except Exception:
@@ -191,6 +208,10 @@ class Engine:
                 if expected_version is not None:
                     raise  # decided at the expected version, which the store no longer has
                 continue  # another writer saved this dossier since we loaded it: decide again
+            except DBAPIError as err:
+                if driver.retry_safe(err):
+                    continue  # the connection was gone before anything was written: decide again
+                raise
             return {"dossier_id": dossier_id, "version": version}
         # A dossier this busy: decide under the write lock (and the row lock on PostgreSQL), which
         # cannot lose the race, so a command without If-Match is never refused for contention.
@@ -213,7 +234,7 @@ class Engine:
         entry = self.cache.take_latest(dossier_id) if trusted else None
         if entry is not None:
             return context.from_cache(entry, None, self.processes, dispatch, now, self.cache), True
-        with driver.snapshot(self.db) as reader:
+        with driver.snapshot(self.db, checked=False) as reader:
             if trusted:  # the cache missed: the row itself, without asking its version first
                 ctx = context.from_store(reader, self.processes, dispatch, dossier_id, now, self.cache)
             else:

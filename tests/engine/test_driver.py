@@ -2,6 +2,7 @@
 keeps a failed unit of work out of the store, and raises SQLAlchemy's errors."""
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
@@ -167,3 +168,61 @@ def test_prefetched_reads_answer_as_the_statements_do(engine):
     assert alone[0][0]["id"] == "N1" and alone[1] and alone[2]
     if engine.db.dialect.name == "postgresql":
         assert _pooled_state(engine) == (False, "IDLE")
+
+
+def _drop_connections(application_name: str) -> int:
+    """The server ends every connection of ``application_name`` (as a restart would); how many."""
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL
+
+    with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        return len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE application_name = %s", (application_name,)).fetchall())
+
+
+def test_commands_on_connections_the_server_dropped_are_decided_once_on_new_ones(pg_schema_url, clock, monkeypatch):
+    """PostgreSQL. The commands' snapshot and write take their connection without the pool's ping
+    (one round trip each) and learn from their first answer whether it is alive. After the server
+    ended every pooled connection (as a restart does), a command and an import each succeed, on
+    new connections, and are applied once; reads through Core are pinged as before."""
+    from engine.clock import ManualClock, brussels_instant
+    from sqlalchemy.exc import DBAPIError
+
+    name = f"drop-{uuid.uuid4().hex[:8]}"
+    eng = bootstrap(Settings(database_url=f"{pg_schema_url}&application_name={name}", jwt_secret="test-secret",
+                             demo_data=False), clock)
+    retried = []
+    original = driver.retry_safe
+
+    def spy(err):
+        safe = original(err)
+        retried.append(safe)
+        return safe
+
+    monkeypatch.setattr(driver, "retry_safe", spy)
+    try:
+        eng.import_newcomer(newcomer("N1"))
+        at(clock, date(2024, 2, 5))
+        before = _rows(eng)
+        assert _drop_connections(name) >= 1
+        eng.cache.forget("N1")  # the command reads the store: the snapshot is its first round trip
+        eng.handle("N1", "registered", {}, actor=CASEWORKER, check_access=False)
+        after = _rows(eng)
+        assert after["dossier"][0][1] == before["dossier"][0][1] + 1  # applied once
+        commands = [e for e in after["journal_entry"] if e not in before["journal_entry"] and e[2] == "command"]
+        assert len(commands) == 1
+        assert _drop_connections(name) >= 1
+        eng.import_newcomer(newcomer("N2"))  # its first round trip finds the connection gone
+        assert [d[0] for d in _rows(eng)["dossier"]] == ["N1", "N2"]
+        assert retried.count(True) >= 2
+        assert _drop_connections(name) >= 1
+        assert eng.dossier_view("N1")["dossier_id"] == "N1"  # Core: pinged at checkout, replaced
+        with pytest.raises(DBAPIError) as err:  # a connection lost after its first answer: not retry-safe
+            with driver.transaction(eng.db, checked=False) as writer:
+                writer.rows(sql.DOSSIER_ROW, {"dossier_id": "N1"})
+                _drop_connections(name)
+                writer.execute(sql.DOSSIER_TIMERS_DELETE, {"dossier_id": "N1"})
+        assert not original(err.value)
+    finally:
+        eng.db.dispose()
