@@ -15,8 +15,8 @@ for the generator or for a connection counts.
 uvicorn on httptools and uvloop (installed with the project; 4.8-5.0 -> 4.5-4.7 ms server CPU a
 step, interleaved A/B at 100 steps/s on SQLite, 2026-12-03) —
 started by the benchmark on 127.0.0.1 and stopped afterwards. Its store (a temporary SQLite file,
-or a fresh schema in PostgreSQL database ``test``) holds ``--store`` dossiers before the first
-request: one newcomer imported through the engine (obligation start ten days before today), the
+or a fresh schema in PostgreSQL database ``test``, vacuumed, analyzed and checkpointed after the
+bulk load: :func:`settle_postgres`) holds ``--store`` dossiers before the first request: one newcomer imported through the engine (obligation start ten days before today), the
 others exact copies of its rows under other ids (see ``benchmarks/sweep_ratio.py``), so the store
 is larger than the cache and steps miss it as they would in production.
 
@@ -140,7 +140,31 @@ def build_store(url: str, dossiers: int) -> list[str]:
     finally:
         engine.db.dispose()
     sweep_ratio.add_copies(url, dossiers - 1, with_journal=True, identical=True)
+    if url.startswith("postgresql"):
+        settle_postgres(url)
     return [sweep_ratio.TEMPLATE_ID] + [f"BULK-{i:07}" for i in range(dossiers - 1)]
+
+
+def settle_postgres(url: str) -> None:
+    """Bring a freshly bulk-loaded PostgreSQL store to the state it has after some minutes in
+    service: ``VACUUM (ANALYZE)`` of its tables (what autovacuum does on its own soon after so
+    many inserts; the first reads of new rows otherwise also write their hint bits) and a
+    ``CHECKPOINT`` (the bulk load's dirty pages written). Without it, that catch-up ran inside the
+    measured seconds: two runs of the same commit at 100 steps/s gave p99 61 and 134 ms, with
+    stalls up to 0.4 s (2026-12-03). The query plans without statistics are checked apart
+    (``benchmarks/query_plans.py``)."""
+    import psycopg
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    schema = parsed.query["options"].split("search_path=", 1)[1]
+    with psycopg.connect(parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))]
+        for table in tables:
+            conn.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')
+        conn.execute("CHECKPOINT")
 
 
 class Load:
