@@ -95,7 +95,7 @@ class DriverWriter:
         self._dialect = dialect
         self._pipeline = pipeline
         self._unchecked = unchecked
-        self._queue = None  # the cursor of the statements sent without waiting (pipeline mode)
+        self._queue: list = []  # (text, cursor) of each statement sent without waiting (pipeline mode)
         self._prefetched: dict = {}
         #: what a unit of work registers to run once this transaction committed (:data:`AFTER_COMMIT`)
         self.info: dict = {}
@@ -120,7 +120,7 @@ class DriverWriter:
             return
         text, names, fixed = _compiled(statement, self._dialect, tuple(params))
         try:
-            self._queued().execute(text, _bound(names, fixed, params))
+            self._queued(text).execute(text, _bound(names, fixed, params))
         except self._dialect.loaded_dbapi.Error as err:
             raise self._wrap(text, err) from err
 
@@ -163,10 +163,22 @@ class DriverWriter:
             for _, cursor in cursors:
                 cursor.close()
 
-    def _queued(self):
-        if self._queue is None:
-            self._queue = self._connection.cursor()
-        return self._queue
+    def _queued(self, text: str):
+        """A cursor of its own for a statement sent without waiting: when the server refuses one
+        of several sent together, the error names that one (the first whose cursor got no
+        answer: those after it are skipped), not the statement it surfaced on."""
+        cursor = self._connection.cursor()
+        self._queue.append((text, cursor))
+        return cursor
+
+    def _refused(self, text: str) -> str:
+        """The statement a pipeline error is about: the first sent without an answer, else ``text``."""
+        return next((sent for sent, cursor in self._queue if cursor.pgresult is None), text)
+
+    def _close_queue(self) -> None:
+        for _, cursor in self._queue:
+            cursor.close()
+        self._queue.clear()
 
     def scalar(self, statement, params: dict):
         """The first column of the first row a SELECT returns (None without a row)."""
@@ -177,9 +189,10 @@ class DriverWriter:
         """Run one statement once per row (one driver call; in a pipeline, queued as :meth:`send`)."""
         text, names, fixed = _compiled(statement, self._dialect, tuple(rows[0]))
         bound = [_bound(names, fixed, r) for r in rows] if names or fixed else rows
-        if self._pipeline is not None:
+        if self._pipeline is not None:  # one cursor a row, so that an error names its statement
             try:
-                self._queued().executemany(text, bound)
+                for values in bound:
+                    self._queued(text).execute(text, values)
             except self._dialect.loaded_dbapi.Error as err:
                 raise self._wrap(text, err) from err
             return
@@ -199,6 +212,8 @@ class DriverWriter:
             cursor.close()
 
     def _wrap(self, text: str, err: Exception) -> Exception:
+        if self._queue:
+            text = self._refused(text)
         lost = self._dialect.is_disconnect(err, self._connection, None)
         wrapped = exc.DBAPIError.instance(text, None, err, self._dialect.loaded_dbapi.Error, hide_parameters=True,
                                           connection_invalidated=lost, dialect=self._dialect)
@@ -326,7 +341,7 @@ def _pipelined(db, checked: bool = True) -> Iterator[DriverWriter]:
             try:
                 with connection.pipeline() as pipeline:
                     writer_._pipeline = pipeline
-                    writer_._queued().execute("BEGIN")
+                    writer_._queued("BEGIN").execute("BEGIN")
                     yield writer_
                     if writer_._unchecked:  # never the COMMIT in the round trip that may find the connection gone
                         try:
@@ -334,7 +349,7 @@ def _pipelined(db, checked: bool = True) -> Iterator[DriverWriter]:
                         except Error as err:
                             raise writer_._wrap("BEGIN", err) from err
                         writer_._unchecked = False
-                    commit = writer_._queued()
+                    commit = writer_._queued("COMMIT")
                     commit.execute("COMMIT")  # sent with what is still queued as the pipeline ends
             except Error as err:  # the block's own errors are wrapped already: this is the COMMIT's trip
                 raise writer_._wrap("COMMIT", err) from err
@@ -348,8 +363,7 @@ def _pipelined(db, checked: bool = True) -> Iterator[DriverWriter]:
             raise
         finally:
             writer_._pipeline = None
-            if writer_._queue is not None:
-                writer_._queue.close()
+            writer_._close_queue()
             _back_to_pool(db, fairy, connection)
 
 

@@ -134,7 +134,7 @@ def test_a_queued_statement_fails_at_commit_and_undoes_the_checked_update(engine
         stored = conn.execute(select(sql.DOSSIER).where(sql.DOSSIER.c.id == "N1")).mappings().one()
     pipelined = engine.db.dialect.name == "postgresql"
     reached_end_of_block = False
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as refused:
         with driver.transaction(engine.db) as writer:
             version = before["dossier"][0][1]
             values = {name: stored[name] for name in sql.DOSSIER_VALUES}
@@ -144,6 +144,7 @@ def test_a_queued_statement_fails_at_commit_and_undoes_the_checked_update(engine
             writer.executemany(sql.JOURNAL_INSERT, [taken])  # (dossier_id, seq) is taken
             reached_end_of_block = True
     assert reached_end_of_block is pipelined
+    assert refused.value.statement.startswith("INSERT INTO journal_entry")  # the one refused, not the COMMIT
     assert _rows(engine) == before
     if pipelined:
         assert _pooled_state(engine) == (False, "IDLE")
