@@ -95,7 +95,7 @@ class DriverWriter:
         self._dialect = dialect
         self._pipeline = pipeline
         self._unchecked = unchecked
-        self._queue: list = []  # (text, cursor) of each statement sent without waiting (pipeline mode)
+        self._queue: list = []  # (text, cursor, rows) of each statement sent without waiting (pipeline mode)
         self._prefetched: dict = {}
         #: what a unit of work registers to run once this transaction committed (:data:`AFTER_COMMIT`)
         self.info: dict = {}
@@ -163,20 +163,24 @@ class DriverWriter:
             for _, cursor in cursors:
                 cursor.close()
 
-    def _queued(self, text: str):
-        """A cursor of its own for a statement sent without waiting: when the server refuses one
-        of several sent together, the error names that one (the first whose cursor got no
-        answer: those after it are skipped), not the statement it surfaced on."""
+    def _queued(self, text: str, rows: int | None = None):
+        """A cursor of its own for a statement sent without waiting (``rows``: for ``executemany``,
+        how many): when the server refuses one of several sent together, the error names that one
+        (the first whose cursor did not get all its answers: those after it are skipped), not the
+        statement it surfaced on."""
         cursor = self._connection.cursor()
-        self._queue.append((text, cursor))
+        self._queue.append((text, cursor, rows))
         return cursor
 
     def _refused(self, text: str) -> str:
-        """The statement a pipeline error is about: the first sent without an answer, else ``text``."""
-        return next((sent for sent, cursor in self._queue if cursor.pgresult is None), text)
+        """The statement a pipeline error is about: the first sent without its answer, else ``text``."""
+        for sent, cursor, rows in self._queue:
+            if (cursor.pgresult is None) if rows is None else (cursor.rowcount < rows):
+                return sent
+        return text
 
     def _close_queue(self) -> None:
-        for _, cursor in self._queue:
+        for _, cursor, _ in self._queue:
             cursor.close()
         self._queue.clear()
 
@@ -189,10 +193,9 @@ class DriverWriter:
         """Run one statement once per row (one driver call; in a pipeline, queued as :meth:`send`)."""
         text, names, fixed = _compiled(statement, self._dialect, tuple(rows[0]))
         bound = [_bound(names, fixed, r) for r in rows] if names or fixed else rows
-        if self._pipeline is not None:  # one cursor a row, so that an error names its statement
+        if self._pipeline is not None:
             try:
-                for values in bound:
-                    self._queued(text).execute(text, values)
+                self._queued(text, len(bound)).executemany(text, bound)
             except self._dialect.loaded_dbapi.Error as err:
                 raise self._wrap(text, err) from err
             return
