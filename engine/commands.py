@@ -122,7 +122,6 @@ ENFORCEMENT_EVENTS = frozenset({"enforcement_decision"})
 
 
 @lru_cache(maxsize=None)
-@lru_cache(maxsize=None)  # one per schema (a fixed set): building it was a quarter of a validation
 def _validator(schema_key: str) -> Draft202012Validator:
     schema = NEWCOMER_SCHEMA if schema_key == "__newcomer__" else EVENT_SCHEMAS[schema_key]
     return Draft202012Validator(schema)  # dates are checked by parse_date, with a clearer message

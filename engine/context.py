@@ -109,9 +109,8 @@ def from_store(session, processes: ProcessRepository, dispatcher: Callable, doss
         raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found", params={"dossier": dossier_id})
     row = DossierRow(**found)
     state = stored_state(session, row)
-    ctx = DossierContext(reader, processes, dispatcher, row, state, now, cache=cache)
-    ctx.load_instances()
-    ctx.session = session
+    ctx = DossierContext(session, processes, dispatcher, row, state, now, cache=cache)
+    ctx.load_instances(reader)
     return ctx
 
 
@@ -181,8 +180,10 @@ class DossierContext:
         return fact
 
     # ----- instances ------------------------------------------------------
-    def load_instances(self) -> None:
-        reader = driver.writer(self.session)
+    def load_instances(self, reader=None) -> None:
+        """The waiting instances and their due-index rows, read by ``reader`` (the one that was asked
+        to prefetch them) or else in this context's session."""
+        reader = driver.writer(self.session) if reader is None else reader
         for found in reader.rows(sql.WAITING_INSTANCES, {"dossier_id": self.row.id}):
             self._restore(InstanceRow(**found))
         timers = reader.rows(sql.DOSSIER_TIMERS, {"dossier_id": self.row.id})

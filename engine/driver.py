@@ -405,14 +405,11 @@ def _pooled(db, checked: bool = True) -> Iterator[tuple]:
     pool's ping (PostgreSQL; the writer then reports a connection lost before its first answer as
     :func:`retry_safe`)."""
     unchecked = not checked and db.dialect.name != "sqlite"
-    if unchecked:
-        UNCHECKED.active = True
-        try:
-            fairy = db.raw_connection()
-        finally:
-            UNCHECKED.active = False
-    else:
+    UNCHECKED.active = unchecked
+    try:
         fairy = db.raw_connection()
+    finally:
+        UNCHECKED.active = False
     try:
         connection = fairy.driver_connection
         yield fairy, connection, DriverWriter(connection, db.dialect, unchecked=unchecked)
