@@ -26,10 +26,12 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.task_parsers import GatewayParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
-from SpiffWorkflow.bpmn.serializer.default import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default import ParallelGatewayConverter, TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -42,7 +44,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock
-from .taskwalk import Workflow
+from .taskwalk import ParallelGateway, Workflow
 
 ServiceDispatcher = Callable[[Any, str, dict], dict]
 
@@ -122,11 +124,19 @@ class BpmnParseError(ValueError):
     """A BPMN file that does not parse or validate; the message names file, line and reason."""
 
 
+class _Parser(SpiffBpmnParser):
+    """Spiff's parser, with the engine's parallel gateway (:class:`engine.taskwalk.ParallelGateway`:
+    the same join rule, its ancestry asked once)."""
+
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("parallelGateway"): (GatewayParser, ParallelGateway)}
+
+
 def parse_process(source: bytes, process_id: str, filename: str):
     """Parse and schema-validate one BPMN document; return the (clocked) process spec."""
     from lxml import etree
 
-    parser = SpiffBpmnParser(validator=BpmnValidator())
+    parser = _Parser(validator=BpmnValidator())
     try:
         parser.add_bpmn_str(source, filename=filename)
         spec = parser.get_spec(process_id)
@@ -163,6 +173,7 @@ def _make_serializer():
     config = dict(DEFAULT_CONFIG)
     config.update(SPIFF_CONFIG)
     config[ClockedTimeDateEventDefinition] = TimerConditionalEventDefinitionConverter
+    config[ParallelGateway] = ParallelGatewayConverter  # typename "ParallelGateway", as Spiff's
     registry = BpmnWorkflowSerializer.configure(config)
     return BpmnWorkflowSerializer(registry)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import ParallelGateway as SpiffParallelGateway
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -86,3 +87,61 @@ class Workflow(BpmnWorkflow):
             name = kwargs["spec_name"]
             return [task for task in walk(self.task_tree, TaskState.ANY_MASK) if task.task_spec.name == name]
         return super().get_tasks(first_task, **kwargs)
+
+
+class ParallelGateway(SpiffParallelGateway):
+    """A BPMN parallel gateway whose join rule asks each task's ancestry once.
+
+    Spiff's ``_check_threshold_unstructured`` runs on every update of a task waiting in the join
+    (after every completed task while the four trajectory components run in parallel): for each
+    task of the gateway's spec it asks ``task.is_descendant_of(my_task)`` and
+    ``my_task.is_descendant_of(task)``, each a walk up to the root through the ``parent`` property
+    (a dict lookup keyed by a UUID, whose hash is Python code): a tenth of an engine step
+    (cProfile 2026-12-03: 290 parent lookups a step). Here ``my_task``'s ancestors are collected
+    once, and a task's own walk up stops at the first of them it meets (a task is below
+    ``my_task`` only if ``my_task`` comes before that common ancestor). The rule is Spiff 3.2's,
+    case for case: a task below ``my_task`` (a loop's first pass) frees the input its branch came
+    by, a task above it (an earlier pass) is skipped, any other frees its parent's input when the
+    parent completed. ``tests/engine/test_taskwalk.py`` holds it equal to Spiff's on instances in
+    every wait state of our processes and on a loop.
+    """
+
+    def _check_threshold_unstructured(self, my_task):
+        by_id = my_task.workflow.tasks
+        waiting_inputs = set(self.inputs)
+        above = set()  # the ids of my_task's ancestors
+        parent = by_id.get(my_task._parent)
+        while parent is not None:
+            above.add(parent.id)
+            parent = by_id.get(parent._parent)
+        for task in my_task.workflow.get_tasks(spec_name=self.name):
+            if _below(task, my_task, above, by_id):
+                _free_input(task, waiting_inputs, by_id)
+            elif task.id in above:
+                continue
+            elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
+                waiting_inputs.remove(task.parent.task_spec)
+        return len(waiting_inputs) == 0
+
+
+def _below(task: Task, ancestor: Task, above: set, by_id: dict) -> bool:
+    """``task.is_descendant_of(ancestor)``, given the ids of ``ancestor``'s own ancestors (``above``):
+    the walk up from ``task`` meets ``ancestor`` before any of them, or never meets ``ancestor``."""
+    parent = by_id.get(task._parent)
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        if parent.id in above:
+            return False
+        parent = by_id.get(parent._parent)
+    return False
+
+
+def _free_input(task: Task, waiting_inputs: set, by_id: dict) -> None:
+    """Spiff's ``remove_ancestor``: the first of ``task`` and its ancestors whose spec is an input
+    still waited on frees that input."""
+    while task is not None:
+        if task.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.task_spec)
+            return
+        task = by_id.get(task._parent)

@@ -63,3 +63,40 @@ def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
     assert spiff.wait_states(ours) == spiff.wait_states(spiffs)
     assert [(t.task_spec.name, t.state) for t in ours.get_tasks()] == \
         [(t.task_spec.name, t.state) for t in spiffs.get_tasks()]
+
+
+def _ancestor_ids(task) -> set:
+    ids, parent = set(), task.parent
+    while parent is not None:
+        ids.add(parent.id)
+        parent = parent.parent
+    return ids
+
+
+def test_the_joins_rule_is_spiffs_in_every_wait_state(engine, clock):
+    """The engine's parallel gateway decides every join as Spiff's does: for every task of a
+    gateway's spec, in every state (the waiting join, those already passed, those predicted), the
+    same answer; and its ancestry test is ``is_descendant_of`` for every pair of tasks."""
+    from SpiffWorkflow.bpmn.specs.defaults import ParallelGateway as SpiffParallelGateway
+
+    asked: set = set()
+
+    def compare_all() -> None:
+        for row, workflow in _stored_instances(engine):
+            tasks = list(workflow.tasks.values())
+            for task in tasks:
+                spec = task.task_spec
+                if isinstance(spec, SpiffParallelGateway):
+                    assert type(spec) is taskwalk.ParallelGateway  # what parse_process gives the engine
+                    ours = spec._check_threshold_unstructured(task)
+                    assert ours == SpiffParallelGateway._check_threshold_unstructured(spec, task), \
+                        (row.id, spec.name, task.state)
+                    asked.add((spec.name, TaskState.get_name(task.state), ours))
+            for b in tasks:
+                above = _ancestor_ids(b)
+                for a in tasks:
+                    assert taskwalk._below(a, b, above, workflow.tasks) == a.is_descendant_of(b)
+
+    through_every_wait_state(engine, clock, compare_all, components=("mo", "nt2", "vdab", "pnt"))
+    assert {fires for *_, fires in asked} == {True, False}  # joins that wait and joins that fire were asked
+    assert any(state == "WAITING" for _, state, _ in asked)
