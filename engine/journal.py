@@ -27,8 +27,13 @@ from .statements import JOURNAL_INSERT
 GENESIS = "0" * 64
 
 
+#: json.dumps(..., sort_keys=True, separators=(",", ":"), default=str), its encoder built once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
 def canonical(payload: dict) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    """The canonical JSON text the hash chain covers (sorted keys, no spaces)."""
+    return _CANONICAL(payload)
 
 
 def entry_hash(prev_hash: str, *, dossier_id: str, seq: int, kind: str, actor: str, business_time: str,
@@ -41,7 +46,7 @@ def entry_hash(prev_hash: str, *, dossier_id: str, seq: int, kind: str, actor: s
     }
     if schema_version >= 2:  # schema 1 entries (release 0.1) had no effective date
         body["on"] = effective_date
-    return hashlib.sha256(canonical(body).encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL(body).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def link(dossier, at: datetime, recordings: Iterable[Recording]) -> list[dict]:
     for recording in recordings:
         fact = recording.fact
         seq += 1
-        payload = canonical(fact.as_payload())
+        payload = fact.payload_text()
         effective = fact.effective()
         effective = effective.isoformat() if effective is not None else None
         ruleset, rule_version = getattr(fact, "ruleset", None), getattr(fact, "rule_version", None)

@@ -98,3 +98,35 @@ def test_cli_verify_exit_codes(filled, database_url):
     broken = runner.invoke(app, ["journal", "verify", "--database", database_url])
     assert broken.exit_code == 1
     assert "dossier N2" in broken.output and "seq 2" in broken.output
+
+
+def test_a_facts_payload_text_is_the_canonical_json_of_its_payload():
+    """Fact.payload_text (one pass of the encoder, engine/facts.py) writes the journal's payload
+    column byte for byte as canonical(as_payload()) did: on every entry of the golden histories
+    (tests/golden: every kind a scenario or a simulated year journals), and on values the
+    histories do not hold (a datetime, a tuple, a nested date, a value JSON has no type for)."""
+    import json
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from engine import exports, facts
+
+    kinds = set()
+    for name in ("scenarios-next", "scenarios-public", "sim-2023-s7"):
+        export = exports.read(Path(__file__).resolve().parents[1] / "golden" / f"{name}.jsonl.gz")
+        for record in export.dossiers:
+            for entry in record.entries:
+                if entry["schema_version"] != facts.SCHEMA_VERSION:
+                    continue
+                fact = facts.parse(entry["kind"], json.loads(entry["payload"]))
+                assert fact.payload_text() == journal.canonical(fact.as_payload()) == entry["payload"], entry
+                kinds.add(entry["kind"])
+    assert len(kinds) >= 30
+
+    odd = facts.CommandReceived("x", {"at": datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc),
+                                      "days": (date(2024, 1, 1), [date(2024, 2, 1)]), "n": 1.5,
+                                      "what": {1, 2} and frozenset({3}), "none": None, "b": True})
+    assert odd.payload_text() == journal.canonical(odd.as_payload())
+    assert '"at":"2024-01-02T03:04:00+00:00"' in odd.payload_text()
+    registered = facts.Registered(date(2024, 2, 1))  # its own as_payload: without an office
+    assert registered.payload_text() == journal.canonical(registered.as_payload()) == '{"on":"2024-02-01"}'
