@@ -26,7 +26,7 @@ from . import driver, journal, spiff
 from . import statements as sql
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
-from .dossier import DossierState, Infraction, decode_state, encode_state, state_format
+from .dossier import DossierState, Infraction, decode_state, state_format
 from .errors import Conflict, NotFound, Refused
 from .facts import Fact, InstanceStarted, TaskCompleted, TimerArmed, TimerDisarmed, TimerMoved, Waiting
 from .journal import Recording
@@ -367,7 +367,7 @@ class DossierContext:
         row.region = state.region
         row.waiting_on = ",".join(sorted(waiting))
         row.next_due_at = min((t[2] for t in new_timers), default=None)
-        row.state = encode_state(state.to_json())
+        row.state = state.encoded()
         entries = journal.link(row, self.now, self.facts)
         self.facts = []
         blobs = []

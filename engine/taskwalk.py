@@ -99,11 +99,12 @@ class ParallelGateway(SpiffParallelGateway):
     (a dict lookup keyed by a UUID, whose hash is Python code): a tenth of an engine step
     (cProfile 2026-12-03: 290 parent lookups a step). Here ``my_task``'s ancestors are collected
     once, and a task's own walk up stops at the first of them it meets (a task is below
-    ``my_task`` only if ``my_task`` comes before that common ancestor). The rule is Spiff 3.2's,
+    ``my_task`` only if ``my_task`` comes before that common ancestor); the gateway's tasks are
+    taken from the task map instead of a walk of the tree. The rule is Spiff 3.2's,
     case for case: a task below ``my_task`` (a loop's first pass) frees the input its branch came
     by, a task above it (an earlier pass) is skipped, any other frees its parent's input when the
     parent completed. ``tests/engine/test_taskwalk.py`` holds it equal to Spiff's on instances in
-    every wait state of our processes and on a loop.
+    every wait state of our processes.
     """
 
     def _check_threshold_unstructured(self, my_task):
@@ -114,7 +115,10 @@ class ParallelGateway(SpiffParallelGateway):
         while parent is not None:
             above.add(parent.id)
             parent = by_id.get(parent._parent)
-        for task in my_task.workflow.get_tasks(spec_name=self.name):
+        # the gateway's tasks: Spiff asks get_tasks(spec_name=...), a walk of the whole tree in its
+        # order; the answer does not depend on the order (inputs are only removed), so the tasks of
+        # this spec are taken from the workflow's task map (the same tasks: the tree's)
+        for task in [t for t in by_id.values() if t.task_spec is self]:
             if _below(task, my_task, above, by_id):
                 _free_input(task, waiting_inputs, by_id)
             elif task.id in above:

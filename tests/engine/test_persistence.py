@@ -173,3 +173,28 @@ def test_the_dossier_state_at_rest_reads_back_equal(engine, clock):
     assert states[1].deadlines["registration"].base_last_timely == deadline.last_timely
     for state in states:
         assert DossierState.from_json(state.to_json()) == state
+
+
+def test_the_dossier_state_is_encoded_as_its_json_at_rest(engine, clock):
+    """``DossierState.encoded`` (one encoder pass, what every save writes to ``dossier.state``) gives the
+    bytes of ``encode_state(to_json())`` (the reference): in every wait state of both processes, with a
+    suspension (a deadline whose base day differs), an infraction handed over and decided, and on
+    values no scenario holds (a tuple, an empty tuple, a nested date, a dataclass in a list)."""
+    import dataclasses
+    from engine.dossier import Component, DossierState, encode_state
+    from .helpers import on, through_every_wait_state
+
+    states = []
+
+    def collect() -> None:
+        states.append(engine.dossier_state("N1"))
+
+    through_every_wait_state(engine, clock, collect, components=("mo", "nt2", "vdab", "pnt"))
+    on(engine, clock, date(2024, 6, 20), "suspended", {"from": "2024-06-14", "to": "2024-06-19"})
+    collect()
+    assert any(d.base_last_timely not in (None, d.last_timely) for s in states for d in s.deadlines.values())
+    assert any(i.decision for s in states for i in s.infractions) and any(s.suspensions for s in states)
+    odd = dataclasses.replace(states[-1], reasons=(), newcomer={**states[-1].newcomer, "seen": (date(2024, 1, 2),)},
+                              letters=[Component(True, date(2024, 3, 4))])
+    for state in states + [odd]:
+        assert state.encoded() == encode_state(state.to_json())

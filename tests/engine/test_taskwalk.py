@@ -92,6 +92,8 @@ def test_the_joins_rule_is_spiffs_in_every_wait_state(engine, clock):
                     assert ours == SpiffParallelGateway._check_threshold_unstructured(spec, task), \
                         (row.id, spec.name, task.state)
                     asked.add((spec.name, TaskState.get_name(task.state), ours))
+            in_tree = [t.id for t in TaskIterator(workflow.task_tree)]  # the gateway's tasks come from the map
+            assert sorted(in_tree) == sorted(workflow.tasks) and len(set(in_tree)) == len(in_tree)
             for b in tasks:
                 above = _ancestor_ids(b)
                 for a in tasks:
