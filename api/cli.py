@@ -142,7 +142,8 @@ def sweep(until: Optional[str] = typer.Option(None, help="On a store with a manu
 
     engine, _ = _engine(database)
     if until is None:
-        report = sweeping.sweep(engine)
+        with heap.settled():  # a sweep is long work: start-up objects out of the collector's way (engine/heap.py)
+            report = sweeping.sweep(engine)
         typer.echo(json.dumps(report.__dict__))
         raise typer.Exit(1 if report.errors else 0)
     try:
@@ -161,7 +162,8 @@ def sweep(until: Optional[str] = typer.Option(None, help="On a store with a manu
             progress.update(task, advance=1, description=f"sweep {day}")
 
         try:
-            sweeping.advance_to(engine, last, on_day=on_day)
+            with heap.settled():
+                sweeping.advance_to(engine, last, on_day=on_day)
         except ClockError as error:
             _fail(error.message)
     totals["clock"] = engine.clock.now().astimezone(BRUSSELS).isoformat()

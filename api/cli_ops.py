@@ -246,6 +246,7 @@ def sweeper(once: bool = typer.Option(False, "--once", help="Sweep once now, pri
     import os
 
     from api.logs import configure
+    from engine import heap
     from timers import sweep as sweeping
 
     cli = _cli()
@@ -256,7 +257,8 @@ def sweeper(once: bool = typer.Option(False, "--once", help="Sweep once now, pri
     logging.basicConfig(level=logging.INFO)
     engine, settings = cli._engine(database)
     if once:
-        report = sweeping.sweep(engine)
+        with heap.settled():  # a sweep is long work: start-up objects out of the collector's way (engine/heap.py)
+            report = sweeping.sweep(engine)
         typer.echo(json.dumps(report.__dict__))
         raise typer.Exit(1 if report.errors else 0)
     if hour is None:
@@ -276,4 +278,5 @@ def sweeper(once: bool = typer.Option(False, "--once", help="Sweep once now, pri
     cli.err.print(f"sweeper: daily at {hour:02d}:00 Europe/Brussels on {settings.database_url}", highlight=False)
     if start_sweep:
         scheduler.add_job(scheduler.get_job("deadline-sweep").func, id="start-sweep")
-    scheduler.start()  # blocks; SIGTERM/SIGINT stop it between two dossiers' transactions
+    with heap.settled():  # start-up objects out of the collector's way, as `serve` (engine/heap.py)
+        scheduler.start()  # blocks; SIGTERM/SIGINT stop it between two dossiers' transactions

@@ -524,7 +524,9 @@ def _md_sweep(r: dict) -> list[str]:
     return [f"`{PYTHON} benchmarks/run_all.py --only sweep{flag}` (`benchmarks/sweep_ratio.py`, `run_sqlite`): two "
             f"SQLite stores with the same 1,000 due dossiers (real imports) among {small:,} and {large:,} open "
             "instances (the rest copies of a template's rows, due over the following 365 days); **no ANALYZE** "
-            "(the engine never runs it); each sweep on a fresh copy of the pristine store, alternating.", "",
+            "(the engine never runs it); each sweep on a fresh copy of the pristine store, alternating, in one "
+            "process with its start-up objects frozen out of the garbage collector's way first, as `inburgering "
+            "sweep` and `sweeper` run it (`engine/heap.py`).", "",
             "| store | sweep of 1,000 due timers (median of 3) | runs | timers/s | due query alone |",
             "|---|---|---|---|---|",
             f"| {small:,} | {r['small_s']:.3f} s | {', '.join(f'{t:.3f}' for t in r['runs_small'])} | "

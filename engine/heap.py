@@ -10,12 +10,15 @@ the collector no longer walks. Objects created later (requests, cache entries) a
 collected as usual; frozen objects are still freed by reference counting.
 
 Call it once, when start-up is over and before serving work, in processes that run for a
-long time (``serve``, its workers, ``simulate``'s workers). Not in tests or one-shot
-library calls: a frozen object that later becomes cyclic garbage is never collected.
+long time (``serve``, its workers, ``simulate``'s workers); around one long piece of work
+(a ``sweep``, a ``sweeper``), :func:`settled` unfreezes when it ends. Not in tests or
+one-shot library calls: a frozen object that later becomes cyclic garbage is never collected.
 """
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
+from typing import Iterator
 
 
 def settle() -> int:
@@ -23,3 +26,15 @@ def settle() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+@contextmanager
+def settled() -> Iterator[int]:
+    """:func:`settle` for one long piece of work (a sweep, a sweeper's life) in a process that may
+    go on afterwards (a CLI command the tests run in their own process): the objects are unfrozen
+    when the work ends, so what became garbage meanwhile is collected again."""
+    frozen = settle()
+    try:
+        yield frozen
+    finally:
+        gc.unfreeze()
