@@ -51,18 +51,26 @@ def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine,
 
 
 def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
-    """Both ways the engine gets a Spiff instance (started, or loaded from its row) are a taskwalk.Workflow,
-    and a started instance runs its engine steps to the same wait states as Spiff's own class."""
+    """Both ways the engine gets a Spiff instance (started, or loaded from its row) are a taskwalk.Workflow;
+    a started instance (read from its spec's fresh state, engine/spiff.py new_workflow) has the tasks of
+    Spiff's own new instance and runs its engine steps to the same wait states, for both processes."""
 
-    spec = engine.processes.spec(None, engine.processes.current("trajectory").id)
-    ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)
-    assert isinstance(ours, taskwalk.Workflow)
-    for workflow in (ours, spiffs):
-        spiff.bind(workflow, engine.clock, lambda task, operation, params: {}, {"due": lambda name: None})
-        workflow.do_engine_steps()
-    assert spiff.wait_states(ours) == spiff.wait_states(spiffs)
-    assert [(t.task_spec.name, t.state) for t in ours.get_tasks()] == \
-        [(t.task_spec.name, t.state) for t in spiffs.get_tasks()]
+    def tasks(workflow):
+        return [(t.task_spec.name, t.state, t.data, t.triggered, t.internal_data) for t in workflow.get_tasks()]
+
+    for name in ("trajectory", "enforcement"):
+        spec = engine.processes.spec(None, engine.processes.current(name).id)
+        ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)  # ours: read from the spec's fresh state
+        again = spiff.new_workflow(spec)
+        assert isinstance(ours, taskwalk.Workflow)
+        assert tasks(ours) == tasks(spiffs) == tasks(again) and ours.data == spiffs.data
+        assert spiff.dump_state(ours)["tasks"] == spiff.dump_state(again)["tasks"]
+        for workflow in (ours, spiffs):
+            spiff.bind(workflow, engine.clock, lambda task, operation, params: {}, {"due": lambda name: None})
+            workflow.do_engine_steps()
+        assert spiff.wait_states(ours) == spiff.wait_states(spiffs)
+        assert tasks(ours) == tasks(spiffs), name
+        assert tasks(again) != tasks(ours)  # the first instance's run left the next one's state alone
 
 
 def _ancestor_ids(task) -> set:
