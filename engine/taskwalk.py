@@ -81,11 +81,14 @@ class Workflow(BpmnWorkflow):
     def get_tasks(self, first_task: Task | None = None, **kwargs) -> list[Task]:
         """Spiff's ``get_tasks``; the query a joining gateway makes on every update of every task
         waiting in it (``ParallelGateway._check_threshold_unstructured``: ``spec_name`` alone, a
-        tenth of an engine step, py-spy 2026-12-03) goes through :func:`walk`: the tasks of every
-        state, filtered by spec name, in the same order."""
-        if first_task is None and not self.subprocesses and len(kwargs) == 1 and "spec_name" in kwargs:
+        tenth of an engine step, py-spy 2026-12-03) and the one a catching event makes of its own
+        subtree when it runs (``CatchingEvent._run_hook``: ``first_task`` and ``spec_name``; 3 % of a
+        replay, cProfile) go through :func:`walk`: the tasks of every state, filtered by spec name,
+        in the same order."""
+        if not self.subprocesses and len(kwargs) == 1 and "spec_name" in kwargs:
             name = kwargs["spec_name"]
-            return [task for task in walk(self.task_tree, TaskState.ANY_MASK) if task.task_spec.name == name]
+            root = self.task_tree if first_task is None else first_task  # a catching event asks its subtree
+            return [task for task in walk(root, TaskState.ANY_MASK) if task.task_spec.name == name]
         return super().get_tasks(first_task, **kwargs)
 
 

@@ -41,6 +41,10 @@ def test_the_walk_visits_what_spiffs_iterator_visits_in_every_wait_state(engine,
             for name in names if max_depth is None else ():  # a gateway's query: by spec name, at any depth
                 expected = [t.id for t in BpmnWorkflow.get_tasks(workflow, spec_name=name)]  # Spiff's own
                 assert [t.id for t in workflow.get_tasks(spec_name=name)] == expected, (row.id, name)
+            for first in list(workflow.tasks.values()) if max_depth is None else ():  # a catching event's: its subtree
+                name = first.task_spec.name
+                expected = [t.id for t in BpmnWorkflow.get_tasks(workflow, first, spec_name=name)]
+                assert [t.id for t in workflow.get_tasks(first, spec_name=name)] == expected, (row.id, name)
             seen.add((row.process_name, tuple(spiff.wait_states(workflow))))
 
     through_every_wait_state(engine, clock, compare_all, components=("mo", "nt2", "vdab", "pnt"))
