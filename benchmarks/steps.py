@@ -11,7 +11,7 @@ What is compared (the same on both sides):
 * **Storage.** Each side has its own SQLite file with the engine's connection settings
   (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
-  workflow converter without the spec, JSON, zlib level 6), one row per instance, through the
+  workflow converter without the spec, JSON, zlib level 6 with an 8 KiB window: ``engine/atrest.py``), one row per instance, through the
   plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class and script environment (the
   engine's instances are its subclass with faster tree walks, ``engine/taskwalk.py``, and its
   script environment compiles each expression once, ``engine/spiff.py``); the engine writes
@@ -108,7 +108,10 @@ class BareSpiff:
         parser = SpiffBpmnParser()
         parser.add_bpmn_file(str(ROOT / "processes" / "trajectory.bpmn"))
         self.spec = parser.get_spec("trajectory")
+        from engine import atrest  # the engine's compression (zlib level 6, 8 KiB window)
+
         self._dump, self._load = engine_spiff.dump_state, engine_spiff.load_state
+        self._compress = atrest.compress
         self.conn = sqlite_connect(path)
         self.conn.execute("CREATE TABLE IF NOT EXISTS instance (id TEXT PRIMARY KEY, state BLOB NOT NULL)")
         self.live: dict[str, object] = {}  # memory mode: the workflow objects
@@ -129,7 +132,7 @@ class BareSpiff:
         self.conn.execute("COMMIT")
 
     def _pack(self, workflow) -> bytes:
-        return zlib.compress(json.dumps(self._dump(workflow), separators=(",", ":")).encode(), 6)
+        return self._compress(json.dumps(self._dump(workflow), separators=(",", ":")).encode())
 
     def _write(self, key: str, blob: bytes, insert: bool) -> None:
         self.conn.execute("BEGIN IMMEDIATE")

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 from sqlmodel import Session
 
-from . import driver, journal, spiff
+from . import atrest, driver, journal, spiff
 from . import statements as sql
 from .cache import CachedDossier, DossierCache
 from .clock import business_date
@@ -373,7 +373,7 @@ class DossierContext:
         blobs = []
         for loaded in self.instances.values():
             workflow = loaded.workflow
-            blob = zlib.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode(), 6)
+            blob = atrest.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode())
             status = "completed" if workflow.completed else "waiting"
             if not loaded.row.stored or blob != loaded.row.state or status != loaded.row.status:
                 blobs.append((loaded.row, blob, status))  # an unchanged instance is not rewritten

@@ -15,6 +15,7 @@ from typing import Optional
 
 from rules import dates, geography
 
+from . import atrest
 from .clock import brussels_instant
 
 COMPONENTS = ("mo", "nt2", "vdab", "pnt")
@@ -279,7 +280,7 @@ class DossierState:
             if name in _ALWAYS or not (value in (None, False, [], {}) or value == ()):
                 data[name] = value
         data["format"] = STATE_FORMAT
-        return zlib.compress(_AT_REST(data).encode(), 6)
+        return atrest.compress(_AT_REST(data).encode())
 
     @classmethod
     def from_json(cls, data: dict, *, waiting: Optional[list] = None,
@@ -349,7 +350,7 @@ def encode_state(data: dict) -> bytes:
     """The stored form of :meth:`DossierState.to_json` output (``dossier.state``, revision 0009):
     compact JSON, zlib-compressed, as the instance states are. The aggregate was the larger half of a
     dossier's bytes at rest (BENCHMARKS.md, size); compressed it takes about a third."""
-    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
+    return atrest.compress(json.dumps(data, separators=(",", ":")).encode())
 
 
 def decode_state(stored) -> dict:

@@ -198,3 +198,33 @@ def test_the_dossier_state_is_encoded_as_its_json_at_rest(engine, clock):
                               letters=[Component(True, date(2024, 3, 4))])
     for state in states + [odd]:
         assert state.encoded() == encode_state(state.to_json())
+
+
+def test_states_at_rest_are_zlib_streams_with_a_small_window(engine, clock):
+    """engine/atrest.py: what every save writes (instance states, the aggregate) is a zlib stream that
+    zlib.decompress reads, with an 8 KiB window named in its header, no larger than zlib.compress at
+    the same level would write for any stored state (the window is not too small for them)."""
+    import zlib
+
+    from sqlalchemy import select
+
+    from engine import atrest
+    from engine.models import Dossier, Instance
+    from .helpers import through_every_wait_state
+
+    blobs = []
+
+    def collect() -> None:
+        with engine.reading() as connection:
+            blobs.extend(row.state for row in connection.execute(select(Instance)).all())
+            blobs.extend(connection.execute(select(Dossier.state)).scalars().all())
+
+    through_every_wait_state(engine, clock, collect, components=("mo", "nt2", "vdab", "pnt"))
+    assert len(blobs) >= 10
+    for blob in blobs:
+        blob = bytes(blob)
+        assert blob[0] >> 4 == atrest.WINDOW_BITS - 8  # CINFO: log2(window) - 8
+        data = zlib.decompress(blob)
+        assert atrest.compress(data) == blob
+        assert len(blob) <= len(zlib.compress(data, atrest.LEVEL))
+    assert zlib.decompress(atrest.compress(b"x" * 100_000)) == b"x" * 100_000
