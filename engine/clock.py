@@ -11,6 +11,7 @@ Business dates are Europe/Brussels calendar dates (TRAJECTORY.md §5).
 from __future__ import annotations
 
 import threading
+import time as _time
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -37,6 +38,13 @@ def wall_now() -> datetime:
     """The wall clock (UTC), for what must be stamped with real time whatever the business clock
     says: the access log's wall time and the expiry of tokens an outside OIDC provider issued."""
     return datetime.now(timezone.utc)
+
+
+def task_stamp() -> float:
+    """Wall-clock seconds for SpiffWorkflow's own bookkeeping of when a task last changed state
+    (``Task.last_state_change``, which Spiff sets from ``time.time()``): not business time, never a
+    legal date (:class:`engine.taskwalk.Task` sets it through this)."""
+    return _time.time()
 
 
 class SystemClock:

@@ -44,6 +44,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock
+from . import taskwalk
 from .taskwalk import ParallelGateway, Workflow
 
 ServiceDispatcher = Callable[[Any, str, dict], dict]
@@ -174,6 +175,7 @@ def _make_serializer():
     config.update(SPIFF_CONFIG)
     config[ClockedTimeDateEventDefinition] = TimerConditionalEventDefinitionConverter
     config[ParallelGateway] = ParallelGatewayConverter  # typename "ParallelGateway", as Spiff's
+    config[taskwalk.Task] = config[Task]  # the engine's tasks convert as Spiff's (typename "Task")
     registry = BpmnWorkflowSerializer.configure(config)
     return BpmnWorkflowSerializer(registry)
 
@@ -322,11 +324,12 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
     ids = _task_ids(len(rows))
     by_id = workflow.tasks = {}
     manager, specs, start = workflow.event_manager, spec.task_specs, state["t0"]
+    task_class = taskwalk.Task if isinstance(workflow, Workflow) else Task  # Spiff's own class: Spiff's tasks
     for i, row in enumerate(rows):
         parent, children, task_state, name, offset = row[:5]
         extra = row[5] if len(row) > 5 else _NO_EXTRA
         task_spec = specs.get(name)
-        task = Task(workflow, task_spec, state=task_state, id=ids[i])  # adds itself to workflow.tasks
+        task = task_class(workflow, task_spec, state=task_state, id=ids[i])  # adds itself to workflow.tasks
         task._parent = ids[parent] if parent >= 0 else None
         task._children = [ids[c] for c in children]
         task.last_state_change = start + offset / 1_000_000

@@ -19,12 +19,19 @@ subprocesses (none of our processes has one) keeps Spiff's own walk.
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.defaults import ParallelGateway as SpiffParallelGateway
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
+
+from .clock import task_stamp
+
+#: SpiffWorkflow's task logger (``SpiffWorkflow.task``)
+_TASK_LOG = logging.getLogger("spiff.task")
 
 #: TaskIterator's default ``max_depth``: it does not enter the children of a task this deep
 MAX_DEPTH = 1000
@@ -40,7 +47,7 @@ def min_state(state: int) -> int:
     return TaskState.COMPLETED
 
 
-def walk(root: Task, state: int) -> Iterator[Task]:
+def walk(root: SpiffTask, state: int) -> Iterator[SpiffTask]:
     """The tasks under ``root`` (itself included) whose state is in ``state``, in the order of
     ``TaskIterator(root, state=state)``."""
     floor = min_state(state)
@@ -78,7 +85,7 @@ class Workflow(BpmnWorkflow):
         for task in walk(self.task_tree, TaskState.WAITING):
             task.task_spec._update(task)
 
-    def get_tasks(self, first_task: Task | None = None, **kwargs) -> list[Task]:
+    def get_tasks(self, first_task: SpiffTask | None = None, **kwargs) -> list[SpiffTask]:
         """Spiff's ``get_tasks``; the query a joining gateway makes on every update of every task
         waiting in it (``ParallelGateway._check_threshold_unstructured``: ``spec_name`` alone, a
         tenth of an engine step, py-spy 2026-12-03) and the one a catching event makes of its own
@@ -131,7 +138,7 @@ class ParallelGateway(SpiffParallelGateway):
         return len(waiting_inputs) == 0
 
 
-def _below(task: Task, ancestor: Task, above: set, by_id: dict) -> bool:
+def _below(task: SpiffTask, ancestor: SpiffTask, above: set, by_id: dict) -> bool:
     """``task.is_descendant_of(ancestor)``, given the ids of ``ancestor``'s own ancestors (``above``):
     the walk up from ``task`` meets ``ancestor`` before any of them, or never meets ``ancestor``."""
     parent = by_id.get(task._parent)
@@ -144,7 +151,7 @@ def _below(task: Task, ancestor: Task, above: set, by_id: dict) -> bool:
     return False
 
 
-def _free_input(task: Task, waiting_inputs: set, by_id: dict) -> None:
+def _free_input(task: SpiffTask, waiting_inputs: set, by_id: dict) -> None:
     """Spiff's ``remove_ancestor``: the first of ``task`` and its ancestors whose spec is an input
     still waited on frees that input."""
     while task is not None:
@@ -152,3 +159,35 @@ def _free_input(task: Task, waiting_inputs: set, by_id: dict) -> None:
             waiting_inputs.remove(task.task_spec)
             return
         task = by_id.get(task._parent)
+
+
+class Task(SpiffTask):
+    """A Spiff task whose state changes build their log record only when Spiff's task logger would
+    write it.
+
+    Spiff 3.2's ``Task._set_state`` formats a message and collects a dict of ten log extras (the
+    task's spec, parent, state name, ...) on every state change, then hands them to ``logger.info``
+    or ``logger.debug``, which drop them unless that level is enabled (it is not, by default):
+    4 % of an engine step (cProfile 2026-12-03). Here the change itself is the same (state, and
+    ``last_state_change`` from the wall clock, as Spiff does); the record is made, by Spiff's own
+    method, only when ``spiff.task`` is enabled for it. Children get this class too
+    (:meth:`_add_child`, Spiff's body). The engine's instances are made of these tasks
+    (:func:`engine.spiff.load_state` with the engine's :class:`Workflow`; a new instance is read
+    from its spec's fresh state), Spiff's own ``BpmnWorkflow`` keeps Spiff's tasks."""
+
+    def _set_state(self, value: int) -> None:
+        changed = value != self._state
+        if _TASK_LOG.isEnabledFor(logging.INFO if changed else logging.DEBUG):
+            return super()._set_state(value)  # Spiff's own, with its log record
+        if changed:
+            self.last_state_change = task_stamp()
+            self._state = value
+
+    def _add_child(self, task_spec, state: int = TaskState.MAYBE) -> "Task":
+        if self.has_state(TaskState.PREDICTED_MASK) and state & TaskState.PREDICTED_MASK == 0:
+            raise WorkflowException('Attempt to add non-predicted child to predicted task', task_spec=self.task_spec)
+        task = Task(self.workflow, task_spec, self, state=state)
+        task.thread_id = self.thread_id
+        if state == TaskState.READY:
+            task._ready()
+        return task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from datetime import date
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from engine import spiff, taskwalk
 from engine.models import Instance
 
-from .helpers import through_every_wait_state
+from .helpers import newcomer, on, through_every_wait_state
 
 #: every single state and the masks Spiff's own callers use
 STATES = [TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE, TaskState.WAITING, TaskState.READY,
@@ -114,3 +115,34 @@ def test_the_joins_rule_is_spiffs_in_every_wait_state(engine, clock):
     through_every_wait_state(engine, clock, compare_all, components=("mo", "nt2", "vdab", "pnt"))
     assert {fires for *_, fires in asked} == {True, False}  # joins that wait and joins that fire were asked
     assert any(state == "WAITING" for _, state, _ in asked)
+
+
+def test_engine_tasks_log_state_changes_only_when_spiffs_logger_asks(engine, clock, caplog):
+    """The engine's instances are made of engine/taskwalk.Task (also the tasks Spiff adds while they
+    run); a state change sets the state and its time as Spiff's does, and Spiff's log record for it
+    is still written when the ``spiff.task`` logger is enabled for it."""
+    import logging
+
+    spec = engine.processes.spec(None, engine.processes.current("trajectory").id)
+    workflow = spiff.new_workflow(spec)
+    spiff.bind(workflow, engine.clock, lambda task, operation, params: {}, {"due": lambda name: None})
+    before = len(workflow.tasks)
+    workflow.do_engine_steps()
+    assert len(workflow.tasks) != before or any(t.state == TaskState.COMPLETED for t in workflow.tasks.values())
+    assert all(type(t) is taskwalk.Task for t in workflow.tasks.values())
+
+    task = next(t for t in workflow.tasks.values() if t.state == TaskState.MAYBE)
+    stamp = task.last_state_change
+    with caplog.at_level(logging.WARNING, logger="spiff.task"):
+        task._set_state(TaskState.LIKELY)
+    assert task.state == TaskState.LIKELY and task.last_state_change >= stamp and not caplog.records
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        task._set_state(TaskState.MAYBE)
+    assert task.state == TaskState.MAYBE
+    assert [r.getMessage() for r in caplog.records] == ["State changed to MAYBE"]
+    assert caplog.records[0].task_spec == task.task_spec.name
+
+    engine.import_newcomer(newcomer())
+    on(engine, clock, date(2024, 2, 10), "registered")
+    for row, loaded in _stored_instances(engine):  # read back from the store: the engine's tasks too
+        assert all(type(t) is taskwalk.Task for t in loaded.tasks.values()), row.id
