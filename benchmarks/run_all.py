@@ -459,7 +459,7 @@ def _md_steps(r: dict) -> list[str]:
              "tasks (register, intake, contract with MO/NT2/VDAB/PNT, VDAB, MO, NT2, PNT; both sides end waiting "
              "at the B1 timer), the same storage: each side its own SQLite file with the engine's settings (WAL, "
              "synchronous=NORMAL, `BEGIN IMMEDIATE`), one write transaction per step, the instance state in the "
-             "engine's at-rest format (Spiff state without the spec, JSON, zlib level 6 with an 8 KiB window: `engine/atrest.py`). Each store first holds "
+             "engine's at-rest format (Spiff state without the spec, JSON by orjson, zlib level 6 with an 8 KiB window: `engine/atrest.py`). Each store first holds "
              f"{r['store']:,} other waiting trajectories. Bare Spiff runs Spiff's own `BpmnWorkflow` and script environment "
              "(the engine's instances are its subclass with faster tree walks, `engine/taskwalk.py`, and its script "
              "environment compiles each expression once, `engine/spiff.py`), stubs the service tasks "

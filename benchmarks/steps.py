@@ -11,7 +11,7 @@ What is compared (the same on both sides):
 * **Storage.** Each side has its own SQLite file with the engine's connection settings
   (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
-  workflow converter without the spec, JSON, zlib level 6 with an 8 KiB window: ``engine/atrest.py``), one row per instance, through the
+  workflow converter without the spec, JSON by orjson, zlib level 6 with an 8 KiB window: ``engine/atrest.py``), one row per instance, through the
   plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class and script environment (the
   engine's instances are its subclass with faster tree walks, ``engine/taskwalk.py``, and its
   script environment compiles each expression once, ``engine/spiff.py``); the engine writes
@@ -108,10 +108,10 @@ class BareSpiff:
         parser = SpiffBpmnParser()
         parser.add_bpmn_file(str(ROOT / "processes" / "trajectory.bpmn"))
         self.spec = parser.get_spec("trajectory")
-        from engine import atrest  # the engine's compression (zlib level 6, 8 KiB window)
+        from engine import atrest  # the engine's JSON (orjson) and compression (zlib level 6, 8 KiB window)
 
         self._dump, self._load = engine_spiff.dump_state, engine_spiff.load_state
-        self._compress = atrest.compress
+        self._compress, self._dumps, self._loads = atrest.compress, atrest.dumps, atrest.loads
         self.conn = sqlite_connect(path)
         self.conn.execute("CREATE TABLE IF NOT EXISTS instance (id TEXT PRIMARY KEY, state BLOB NOT NULL)")
         self.live: dict[str, object] = {}  # memory mode: the workflow objects
@@ -132,7 +132,7 @@ class BareSpiff:
         self.conn.execute("COMMIT")
 
     def _pack(self, workflow) -> bytes:
-        return self._compress(json.dumps(self._dump(workflow), separators=(",", ":")).encode())
+        return self._compress(self._dumps(self._dump(workflow)))
 
     def _write(self, key: str, blob: bytes, insert: bool) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -154,7 +154,7 @@ class BareSpiff:
             blob = self.conn.execute("SELECT state FROM instance WHERE id = ?", (key,)).fetchone()[0]
         finally:
             self.conn.execute("COMMIT")
-        workflow = self._load(json.loads(zlib.decompress(blob)), self.spec, cls=BpmnWorkflow)  # Spiff's own class
+        workflow = self._load(self._loads(zlib.decompress(blob)), self.spec, cls=BpmnWorkflow)  # Spiff's own class
         workflow.script_engine = self.script_engine
         return workflow
 

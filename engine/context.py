@@ -14,7 +14,6 @@ the same version skips reading and deserialising it.
 """
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -194,7 +193,7 @@ class DossierContext:
         """Rebuild a waiting instance from its row (its state blob, read through its format's upcaster)."""
         spec = self.processes.spec(self.session, row.definition_id)
         text = zlib.decompress(row.state)
-        workflow = spiff.load_state(json.loads(text), spec, row.state_format, plain=spiff.is_plain(text))
+        workflow = spiff.load_state(atrest.loads(text), spec, row.state_format, plain=spiff.is_plain(text))
         loaded = LoadedInstance(row, workflow, self.processes.describe(row.definition_id), row.infraction_id)
         self._bind(loaded)
         self.instances[row.id] = loaded
@@ -373,7 +372,7 @@ class DossierContext:
         blobs = []
         for loaded in self.instances.values():
             workflow = loaded.workflow
-            blob = atrest.compress(json.dumps(spiff.dump_state(workflow), separators=(",", ":")).encode())
+            blob = atrest.compress(atrest.dumps(spiff.dump_state(workflow)))
             status = "completed" if workflow.completed else "waiting"
             if not loaded.row.stored or blob != loaded.row.state or status != loaded.row.status:
                 blobs.append((loaded.row, blob, status))  # an unchanged instance is not rewritten

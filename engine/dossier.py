@@ -262,11 +262,12 @@ class DossierState:
         return data
 
     def encoded(self) -> bytes:
-        """``encode_state(self.to_json())`` (what ``dossier.state`` holds), byte for byte, in one pass
-        of the C JSON encoder: dates and dataclasses are written by its ``default`` hook
+        """``encode_state(self.to_json())`` (what ``dossier.state`` holds) in one pass of orjson
+        (:func:`engine.atrest.dumps`): dates and dataclasses are written by its ``default`` hook
         (:func:`_at_rest`) instead of a plain copy of the whole state by :func:`_plain` first, and the
         compaction of :meth:`to_json` is applied to the deadlines, components and infractions as
-        they are written. ``tests/engine/test_persistence.py`` holds the two equal."""
+        they are written. The same JSON data (text that differs only in characters outside ASCII,
+        written as UTF-8): ``tests/engine/test_persistence.py`` holds the two equal."""
         data = {}
         for name in _STATE_FIELDS:
             value = getattr(self, name)
@@ -280,7 +281,7 @@ class DossierState:
             if name in _ALWAYS or not (value in (None, False, [], {}) or value == ()):
                 data[name] = value
         data["format"] = STATE_FORMAT
-        return atrest.compress(_AT_REST(data).encode())
+        return atrest.compress(atrest.dumps(data, default=_at_rest))
 
     @classmethod
     def from_json(cls, data: dict, *, waiting: Optional[list] = None,
@@ -338,8 +339,6 @@ def _deadline_at_rest(deadline: "Deadline") -> dict:
     return out
 
 
-#: json.dumps(data, separators=(",", ":")) of encode_state, its encoder built once, with :func:`_at_rest`
-_AT_REST = json.JSONEncoder(separators=(",", ":"), default=_at_rest).encode
 _STATE_FIELDS = tuple(DossierState.__dataclass_fields__)
 _DEADLINE_FIELDS = tuple(Deadline.__dataclass_fields__)
 _COMPONENT_FIELDS = tuple(Component.__dataclass_fields__)
@@ -358,9 +357,9 @@ def decode_state(stored) -> dict:
     that releases before revision 0009 wrote (str on SQLite, UTF-8 bytes once PostgreSQL's column became
     bytea); a row keeps that until the dossier is next saved."""
     if isinstance(stored, str):
-        return json.loads(stored)
+        return atrest.loads(stored)
     stored = bytes(stored)
-    return json.loads(stored if stored[:1] == b"{" else zlib.decompress(stored))
+    return atrest.loads(stored if stored[:1] == b"{" else zlib.decompress(stored))
 
 
 def state_format(data: dict) -> int:

@@ -44,7 +44,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock
-from . import taskwalk
+from . import atrest, taskwalk
 from .taskwalk import ParallelGateway, Workflow
 
 ServiceDispatcher = Callable[[Any, str, dict], dict]
@@ -405,7 +405,7 @@ def new_workflow(spec) -> BpmnWorkflow:
     built one in nothing else (``tests/engine/test_taskwalk.py``: the same tasks, in the same
     states, before and after its first steps)."""
     text, plain = fresh_state(spec)
-    return load_state(json.loads(text), spec, plain=plain)
+    return load_state(atrest.loads(text), spec, plain=plain)
 
 
 def fresh_state(spec) -> tuple[str, bool]:

@@ -176,12 +176,15 @@ def test_the_dossier_state_at_rest_reads_back_equal(engine, clock):
 
 
 def test_the_dossier_state_is_encoded_as_its_json_at_rest(engine, clock):
-    """``DossierState.encoded`` (one encoder pass, what every save writes to ``dossier.state``) gives the
-    bytes of ``encode_state(to_json())`` (the reference): in every wait state of both processes, with a
-    suspension (a deadline whose base day differs), an infraction handed over and decided, and on
-    values no scenario holds (a tuple, an empty tuple, a nested date, a dataclass in a list)."""
+    """``DossierState.encoded`` (one orjson pass, what every save writes to ``dossier.state``) holds the
+    JSON data of ``encode_state(to_json())`` (the reference; the same text but for characters outside
+    ASCII, written as UTF-8 instead of escapes), and reads back to the same state: in every wait state of
+    both processes, with a suspension (a deadline whose base day differs), an infraction handed over
+    and decided, and on values no scenario holds (a tuple, an empty tuple, a nested date and datetime,
+    a dataclass in a list, a name outside ASCII)."""
     import dataclasses
-    from engine.dossier import Component, DossierState, encode_state
+    import zlib
+    from engine.dossier import Component, DossierState, decode_state, encode_state
     from .helpers import on, through_every_wait_state
 
     states = []
@@ -194,10 +197,19 @@ def test_the_dossier_state_is_encoded_as_its_json_at_rest(engine, clock):
     collect()
     assert any(d.base_last_timely not in (None, d.last_timely) for s in states for d in s.deadlines.values())
     assert any(i.decision for s in states for i in s.infractions) and any(s.suspensions for s in states)
-    odd = dataclasses.replace(states[-1], reasons=(), newcomer={**states[-1].newcomer, "seen": (date(2024, 1, 2),)},
+    from datetime import datetime, timezone
+
+    odd = dataclasses.replace(states[-1], reasons=(),
+                              newcomer={**states[-1].newcomer, "seen": (date(2024, 1, 2),), "name": "Zoë Ğül",
+                                        "at": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)},
                               letters=[Component(True, date(2024, 3, 4))])
     for state in states + [odd]:
-        assert state.encoded() == encode_state(state.to_json())
+        ours, reference = zlib.decompress(state.encoded()), zlib.decompress(encode_state(state.to_json()))
+        assert json.loads(ours) == json.loads(reference)
+        if state is not odd:
+            assert DossierState.from_json(decode_state(state.encoded())) == state
+    assert ours != reference and ours.decode() == json.dumps(json.loads(reference), separators=(",", ":"),
+                                                              ensure_ascii=False)
 
 
 def test_states_at_rest_are_zlib_streams_with_a_small_window(engine, clock):
@@ -228,3 +240,19 @@ def test_states_at_rest_are_zlib_streams_with_a_small_window(engine, clock):
         assert atrest.compress(data) == blob
         assert len(blob) <= len(zlib.compress(data, atrest.LEVEL))
     assert zlib.decompress(atrest.compress(b"x" * 100_000)) == b"x" * 100_000
+
+
+def test_json_at_rest_reads_what_the_standard_library_wrote():
+    """engine/atrest.py: orjson writes the compact JSON json.dumps wrote (ASCII data: the same bytes),
+    and reads what json.dumps could write that orjson refuses (NaN, an integer beyond 64 bits)."""
+    import json
+
+    from engine import atrest
+
+    data = {"tasks": [[-1, [1], 64, "Start", 505, {"delta": {"updates": {"x": 1.5}, "deletions": []}}]],
+            "t0": 1764770000.123456, "ok": True, "none": None}
+    assert atrest.dumps(data) == json.dumps(data, separators=(",", ":")).encode()
+    assert atrest.loads(atrest.dumps(data)) == data
+    odd = json.dumps({"n": float("nan"), "big": 2 ** 70})
+    loaded = atrest.loads(odd)
+    assert loaded["big"] == 2 ** 70 and loaded["n"] != loaded["n"]
