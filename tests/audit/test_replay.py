@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlmodel import Session
 
+from engine import replay
 from engine.errors import NotFound
 from engine.replay import Replayer, replay_all, replay_dossier
 
@@ -182,8 +183,9 @@ def test_a_missing_store_is_not_created(tmp_path):
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_replay_in_worker_processes_gives_the_results_of_one_process(store_copy):
-    """Two worker processes, each with its own in-memory engine and every other dossier: the same results,
+def test_replay_in_worker_processes_gives_the_results_of_one_process(store_copy, monkeypatch):
+    """Replay in worker processes (this one and started ones, each with its own in-memory engine, taking
+    dossiers a chunk at a time): the same results,
     in the same order, a tampered dossier named the same way, progress over all of them."""
     seq = seq_of(store_copy, "N4", "command", '"intake"')
     payload = entry(store_copy, "N4", seq)["payload"]
@@ -198,5 +200,11 @@ def test_replay_in_worker_processes_gives_the_results_of_one_process(store_copy)
     assert progress == [(n, len(DOSSIERS)) for n in range(1, len(DOSSIERS) + 1)]
     first = replay_all(store_copy, workers=2, stop_at_first=True)
     assert [r.dossier_id for r in first.diverged] == ["N4"]  # found, and the replay stopped there
+    # dossiers handed out one at a time: to this process and two started ones, and to started ones only
+    monkeypatch.setattr(replay, "CHUNK", 1)
+    three = replay_all(store_copy, workers=3)
+    assert [r.to_dict() for r in three.results] == [r.to_dict() for r in one.results]
+    only_workers = replay._replay_in_workers(store_copy, DOSSIERS, 2, None, False, take_part=False)
+    assert [r.to_dict() for r in only_workers] == [r.to_dict() for r in one.results]
     with pytest.raises(ValueError, match="workers"):
         replay_all(store_copy, workers=0)
