@@ -616,9 +616,11 @@ def _md_replay(r: dict) -> list[str]:
     lines = [f"`{PYTHON} benchmarks/replay_rate.py --dossiers {r['dossiers']}`: {r['dossiers']} dossiers "
              f"({r['entries']} journal entries) built from the public scenarios in {r['build_s']:.0f} s (SQLite), "
              "then replayed (chain check, re-execution in an in-memory engine, entry-by-entry comparison) "
-             f"in one process and by {r['workers']} worker processes (what `inburgering replay` uses by default "
-             "on this machine: one per CPU, at most 4, from 200 dossiers on), alternately, twice each; medians. "
-             "CPU counts the workers' too.", "",
+             f"in one process and by {r['workers']} processes (what `inburgering replay` uses by default "
+             "on this machine: one per CPU, at most 4, from 200 dossiers on: the replaying process and "
+             f"{r['workers'] - 1} started for it, each taking 20 dossiers at a time, `engine/replay.py`), "
+             "alternately, twice each; medians. The wall time includes starting the workers (an interpreter, "
+             "its imports and an in-memory engine each); CPU counts the workers' too.", "",
              "| processes | seconds | dossiers/s | per CPU-second | diverged |", "|---|---|---|---|---|"]
     for n in dict.fromkeys((1, r["workers"])):
         m = r[f"workers_{n}"]
