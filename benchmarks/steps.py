@@ -12,9 +12,12 @@ What is compared (the same on both sides):
   (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
   workflow converter without the spec, JSON by orjson, zlib level 6 with an 8 KiB window: ``engine/atrest.py``), one row per instance, through the
-  plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class and script environment (the
-  engine's instances are its subclass with faster tree walks, ``engine/taskwalk.py``, and its
-  script environment compiles each expression once, ``engine/spiff.py``); the engine writes
+  plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class, tasks and script
+  environment (the engine's instances are its subclass with faster tree walks, its own
+  parallel-gateway join and tasks that build Spiff's log records only when the logger would
+  write them, ``engine/taskwalk.py``; tasks read from a state get int ids; its script
+  environment compiles each expression once, ``engine/spiff.py``; each held equal to Spiff's by
+  oracle tests); the engine writes
   what it always writes (dossier row with the aggregate, journal entries, instance state,
   due-date index), with its statements built once and run on the driver's cursor
   (``engine/driver.py``).
