@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Optional
 from jsonschema import Draft202012Validator
 from sqlmodel import func, select
 
-from engine.clock import brussels_instant, business_date
+from engine.clock import ManualClock, brussels_instant, business_date
 from engine.models import DueTimer
 from engine.service import Engine, bootstrap
 from engine.settings import Settings

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, ClassVar, Optional
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from . import driver
 from .clock import business_date
-from .facts import SCHEMA_VERSION, Fact
+from .facts import Fact
 from .models import Dossier, JournalEntry
 from .statements import JOURNAL_INSERT
 
