@@ -3,6 +3,7 @@ the order, that SpiffWorkflow's TaskIterator does (the oracle), on instances in 
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from datetime import date
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -66,7 +67,11 @@ def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
     for name in ("trajectory", "enforcement"):
         spec = engine.processes.spec(None, engine.processes.current(name).id)
         ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)  # ours: read from the spec's fresh state
+        time.sleep(0.01)
+        before = time.time()
         again = spiff.new_workflow(spec)
+        # its tasks changed state when it was made, not when the spec's fresh state was kept
+        assert min(t.last_state_change for t in again.tasks.values()) >= before
         assert isinstance(ours, taskwalk.Workflow)
         assert tasks(ours) == tasks(spiffs) == tasks(again) and ours.data == spiffs.data
         assert spiff.dump_state(ours)["tasks"] == spiff.dump_state(again)["tasks"]
