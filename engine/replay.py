@@ -44,6 +44,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator, Optional
 
 from sqlalchemy import bindparam, delete
@@ -51,6 +52,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine as SAEngine
 from sqlmodel import Session, select
 
+from . import driver
 from .clock import ManualClock, brussels_instant
 from .db import is_in_memory, make_engine
 from .errors import NotFound
@@ -228,10 +230,20 @@ class SourceStore:
             yield connection
 
     def load(self, dossier_id: str) -> tuple[list[Recorded], Optional[dict]]:
-        """The dossier's recorded journal (by seq) and the first break of its chain, if any."""
-        with self._reading() as connection:  # Core rows: the ORM's identity map cost ~10 % of a replay
-            row = connection.execute(_DOSSIER_HEAD, {"dossier_id": dossier_id}).first()
-            entries = connection.execute(_JOURNAL_OF, {"dossier_id": dossier_id}).all()
+        """The dossier's recorded journal (by seq) and the first break of its chain, if any.
+
+        Read on the driver's cursor in a read-only snapshot (:func:`engine.driver.snapshot`: no write
+        lock), the rows as plain records: SQLAlchemy Core's result rows cost 0.5 ms a dossier, 7 %
+        of a replay (2026-12-03); in the caller's session when one was given."""
+        by_id = {"dossier_id": dossier_id}
+        if self._session is not None:
+            row = self._session.execute(_DOSSIER_HEAD, by_id).first()
+            entries = self._session.execute(_JOURNAL_OF, by_id).all()
+        else:
+            with driver.snapshot(self.db) as reader:
+                heads = reader.rows(_DOSSIER_HEAD, by_id)
+                entries = [SimpleNamespace(**found) for found in reader.rows(_JOURNAL_OF, by_id)]
+            row = SimpleNamespace(**heads[0]) if heads else None
         if row is None and not entries:
             raise NotFound(f"dossier {dossier_id!r} not found", code="dossier_not_found",
                            params={"dossier": dossier_id})
@@ -441,8 +453,11 @@ class Replayer:
             raise ReplayError(f"not an input: {entry.kind}")
 
     def journal(self, dossier_id: str) -> list[Recorded]:
-        with self.engine.reading() as connection:
-            return [Recorded.of(e) for e in connection.execute(_JOURNAL_OF, {"dossier_id": dossier_id})]
+        """The replayed journal of ``dossier_id``, as the replay store holds it (read back, on the
+        driver's cursor as :meth:`SourceStore.load` reads the recorded one)."""
+        with driver.snapshot(self.engine.db) as reader:
+            return [Recorded.of(SimpleNamespace(**found))
+                    for found in reader.rows(_JOURNAL_OF, {"dossier_id": dossier_id})]
 
     # ----- replay + compare -----------------------------------------------
     def replay(self, dossier_id: str, recorded: list[Recorded], chain_problem: Optional[dict] = None
