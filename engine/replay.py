@@ -220,15 +220,6 @@ class SourceStore:
             ids.update(session.exec(select(JournalEntry.dossier_id).distinct()).all())
         return sorted(ids)
 
-    @contextmanager
-    def _reading(self):
-        """A Core connection for a few reads (or the caller's session, used as is)."""
-        if self._session is not None:
-            yield self._session
-            return
-        with self.db.connect() as connection:
-            yield connection
-
     def load(self, dossier_id: str) -> tuple[list[Recorded], Optional[dict]]:
         """The dossier's recorded journal (by seq) and the first break of its chain, if any.
 
@@ -799,13 +790,16 @@ def _replay_in_workers(url: str, ids: list[str], workers: int, on_progress, stop
         return True
 
     def heard(message) -> bool:
-        """Handle one worker message; whether the replay goes on (a ``done`` is counted by the caller)."""
-        nonlocal failure
+        """Handle one worker message; whether the replay goes on."""
+        nonlocal failure, finished
         kind, payload = message
         if kind == FAILED:
             failure = payload
             return False
-        return kind == "done" or take(ReplayResult(**payload))
+        if kind == "done":
+            finished += 1
+            return True
+        return take(ReplayResult(**payload))
 
     finished, going = 0, True
     try:
@@ -825,14 +819,12 @@ def _replay_in_workers(url: str, ids: list[str], workers: int, on_progress, stop
                             message = results.get_nowait()
                         except queue.Empty:
                             break
-                        finished += message[0] == "done"
                         going = heard(message)
         finally:
             store.close()
         for message in messages(processes, results) if going and finished < len(processes) else ():
             if message is None:
                 continue
-            finished += message[0] == "done"
             if not heard(message) or finished == len(processes):
                 break
     finally:

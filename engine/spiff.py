@@ -411,14 +411,14 @@ def new_workflow(spec) -> BpmnWorkflow:
     return load_state(state, spec, plain=plain)
 
 
-def fresh_state(spec) -> tuple[str, bool]:
-    """The JSON text of the state of a new ``Workflow(spec)`` and whether it is plain
-    (:func:`is_plain`), made at the first call and kept on the spec (specs are built once per
-    process version and never change: :mod:`engine.processes`)."""
+def fresh_state(spec) -> tuple[bytes, bool]:
+    """The JSON text at rest (:func:`engine.atrest.dumps`) of the state of a new ``Workflow(spec)``
+    and whether it is plain (:func:`is_plain`), made at the first call and kept on the spec (specs are
+    built once per process version and never change: :mod:`engine.processes`)."""
     found = spec.__dict__.get("_engine_fresh_state")
     if found is None:
-        text = json.dumps(dump_state(Workflow(spec)), separators=(",", ":"))
-        found = spec._engine_fresh_state = (text, is_plain(text.encode()))
+        text = atrest.dumps(dump_state(Workflow(spec)))
+        found = spec._engine_fresh_state = (text, is_plain(text))
     return found
 
 

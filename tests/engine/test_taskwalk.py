@@ -11,6 +11,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import select
 
 from engine import spiff, taskwalk
+from engine.clock import task_stamp
 from engine.models import Instance
 
 from .helpers import newcomer, on, through_every_wait_state
@@ -68,7 +69,7 @@ def test_new_and_loaded_instances_walk_with_the_engines_walk(engine):
         spec = engine.processes.spec(None, engine.processes.current(name).id)
         ours, spiffs = spiff.new_workflow(spec), BpmnWorkflow(spec)  # ours: read from the spec's fresh state
         time.sleep(0.01)
-        before = time.time()
+        before = task_stamp()  # the clock module's stamp for Spiff's task times
         again = spiff.new_workflow(spec)
         # its tasks changed state when it was made, not when the spec's fresh state was kept
         assert min(t.last_state_change for t in again.tasks.values()) >= before
