@@ -28,18 +28,40 @@ class Office:
 
 def offices_on(day: date) -> dict[str, Office]:
     """Every office in force on ``day``, by code (the parameter file's order)."""
-    return {code: Office(code, entry["name"], entry["region"])
-            for code, entry in parameters.value("agency_offices", day).items()}
+    return dict(_in_force(day))
+
+
+def _in_force(day: date) -> dict[str, Office]:
+    """:func:`offices_on`'s table itself, kept (not to be changed)."""
+    return _offices(parameters.get("agency_offices").in_force(day))
+
+
+#: the offices of each dated value of ``agency_offices`` asked for: (the value, its offices), by the
+#: value's identity, which the entry keeps alive (a law's values live as long as the law). A year's
+#: report asks for the table once per registration: building it each time was a sixth of the report
+_BUILT: dict[int, tuple] = {}
+#: how many dated values :data:`_BUILT` keeps before it starts afresh (laws built and dropped: tests, reforms)
+_MOST_BUILT = 100
+
+
+def _offices(dated: parameters.DatedValue) -> dict[str, Office]:
+    found = _BUILT.get(id(dated))
+    if found is None or found[0] is not dated:
+        if len(_BUILT) > _MOST_BUILT:
+            _BUILT.clear()
+        found = _BUILT[id(dated)] = (dated, {code: Office(code, entry["name"], entry["region"])
+                                             for code, entry in dated.value.items()})
+    return found[1]
 
 
 def office_on(code: str, day: date) -> Optional[Office]:
     """The office ``code`` as in force on ``day``; None when it is not an office that day."""
-    return offices_on(day).get(code)
+    return _in_force(day).get(code)
 
 
 def offices_of_region(region: Optional[str], day: date) -> list[Office]:
     """The offices serving ``region`` on ``day``, by name."""
-    return sorted((o for o in offices_on(day).values() if o.region == region), key=lambda o: o.name)
+    return sorted((o for o in _in_force(day).values() if o.region == region), key=lambda o: o.name)
 
 
 def centrumsteden_on(day: date) -> dict[str, tuple[str, ...]]:

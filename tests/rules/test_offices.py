@@ -48,3 +48,21 @@ def test_every_office_serves_a_reporting_region_and_the_seed_tables_offices_are_
     assert offices.office_on("loket_gent", day).region == "oost_vlaanderen"  # AgII's office for the province
     assert offices.office_on("bon_molenbeek", day).name == "bon Molenbeek"
     assert offices.office_on("nowhere", day) is None
+
+
+def test_the_office_table_follows_the_law_in_force_and_a_caller_cannot_change_it():
+    from rules import parameters
+
+    day = date(2024, 6, 1)
+    listed = offices.offices_on(day)
+    listed.clear()  # the caller's copy
+    assert offices.office_on("loket_gent", day) is not None and offices.offices_on(day)
+    one = {"loket_gent": {"name": "Loket Gent (reform)", "region": "oost_vlaanderen"}}
+    law = parameters.default_law().with_overrides(
+        {"agency_offices": [{"from": "2024-01-01", "value": one, "source": "test"}]}, "one office")
+    with parameters.using(law):
+        assert list(offices.offices_on(day)) == ["loket_gent"]
+        assert offices.office_on("loket_gent", day).name == "Loket Gent (reform)"
+        assert offices.offices_on(date(2023, 6, 1)) == offices.offices_on(date(2023, 6, 1)) != {}  # before it
+        assert len(offices.offices_on(date(2023, 6, 1))) > 1
+    assert offices.office_on("loket_gent", day).name != "Loket Gent (reform)"
