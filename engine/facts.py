@@ -40,6 +40,7 @@ def fact(kind: str):
         cls._date_fields = tuple(f.name for f in fields(cls) if hints[f.name] in (date, Optional[date]))
         cls._date_list_fields = tuple(f.name for f in fields(cls) if hints[f.name] == list[date])
         cls._field_names = tuple(f.name for f in fields(cls))
+        cls._field_set = frozenset(cls._field_names)  # from_payload's question, asked once per class
         if kind in FACTS:
             raise ValueError(f"fact kind {kind!r} registered twice")
         FACTS[kind] = cls
@@ -104,7 +105,7 @@ class Fact:
     @classmethod
     def from_payload(cls, data: dict) -> "Fact":
         values = {}
-        names = {f.name for f in fields(cls)}
+        names = cls.__dict__.get("_field_set") or {f.name for f in fields(cls)}  # registered: known once
         for key, value in data.items():
             if key not in names:
                 continue  # a field a later version dropped: ignore it

@@ -15,11 +15,12 @@ subject is left out by the filter (an extension of a deadline that had not start
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Iterable, Optional
 
+from . import atrest
 from .dossier import DossierState
 from .facts import Fact
 from .upcast import Legacy, facts_of
@@ -47,19 +48,33 @@ def read(entries: Iterable) -> list[StoredFact]:
     out = []
     legacy, dossier = Legacy(), None
     for entry in entries:
-        if isinstance(entry, dict):
-            get = entry.get
-        else:
-            get = lambda k, e=entry: getattr(e, k, None)  # noqa: E731
-        if get("seq") == 1 or get("dossier_id") != dossier:  # what schema-1 entries derive from is per dossier
-            legacy, dossier = Legacy(), get("dossier_id")
-        payload = get("payload")
-        payload = json.loads(payload) if isinstance(payload, str) else payload
-        entered = date.fromisoformat(get("business_date") or get("business_time")[:10])
-        for fact in facts_of(get("kind"), get("schema_version"), payload, day=entered,
-                             ruleset=get("ruleset"), rule_version=get("rule_version"), legacy=legacy):
-            out.append(StoredFact(get("seq"), entered, fact, get("actor"), get("process_version")))
+        (seq, kind, schema_version, payload, business_date, business_time, ruleset, rule_version,
+         actor, process_version, dossier_id) = _fields(entry)
+        if seq == 1 or dossier_id != dossier:  # what schema-1 entries derive from is per dossier
+            legacy, dossier = Legacy(), dossier_id
+        payload = atrest.loads(payload) if isinstance(payload, str) else payload  # orjson: a report reads every entry
+        entered = date.fromisoformat(business_date or business_time[:10])
+        for fact in facts_of(kind, schema_version, payload, day=entered,
+                             ruleset=ruleset, rule_version=rule_version, legacy=legacy):
+            out.append(StoredFact(seq, entered, fact, actor, process_version))
     return out
+
+
+#: the fields :func:`read` takes of an entry, in its order (``dossier_id`` last: a Recorded has none)
+_READ = ("seq", "kind", "schema_version", "payload", "business_date", "business_time", "ruleset",
+         "rule_version", "actor", "process_version", "dossier_id")
+_READ_MOST = attrgetter(*_READ[:-1])
+
+
+def _fields(entry) -> tuple:
+    """The :data:`_READ` fields of an entry: a dict's keys or an object's attributes, None where missing
+    (asked by ``attrgetter`` first: a year's report reads every entry)."""
+    if isinstance(entry, dict):
+        return tuple(map(entry.get, _READ))
+    try:
+        return (*_READ_MOST(entry), getattr(entry, "dossier_id", None))
+    except AttributeError:
+        return tuple(getattr(entry, name, None) for name in _READ)
 
 
 def visible(facts: Iterable[StoredFact], *, as_of: Optional[date] = None,
