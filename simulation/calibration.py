@@ -391,24 +391,25 @@ def cohort_figures(source, year: int, horizon: date) -> dict:
         dossier_id, day = row["dossier_id"], row["business_date"]
         item = per[dossier_id]
         for stored in read_facts([row]):
-            kind, data = stored.fact.kind, stored.fact.as_payload()
+            fact = stored.fact  # typed: its dates are dates (the payload's JSON dict only where kept whole)
+            kind = fact.kind
             if kind == "import":
-                newcomer = data["newcomer"]
+                newcomer = fact.newcomer
                 newcomers[dossier_id] = newcomer
                 starts[dossier_id] = date.fromisoformat(newcomer["obligation_start"])
             elif kind == "target_group_decided":
-                item["decisions"].append(data)
+                item["decisions"].append(fact.as_payload())
             elif kind == "command":
-                body = data.get("payload") or {}  # upcast commands: "payload" is the event's body
-                item["commands"].append((data.get("type"), date.fromisoformat(body.get("on") or day), body))
-            elif kind == "test_judged" and data.get("test") == "exemption_test":
-                item["exemption_tests"].append(bool(data["passed"]))  # as judged when recorded
+                body = fact.payload or {}  # upcast commands: "payload" is the event's body
+                item["commands"].append((fact.type, date.fromisoformat(body.get("on") or day), body))
+            elif kind == "test_judged" and fact.test == "exemption_test":
+                item["exemption_tests"].append(bool(fact.passed))  # as judged when recorded
             elif kind == "attest_issued":
-                item["attests"].append(date.fromisoformat(data["attest_on"]))
+                item["attests"].append(fact.attest_on)
             elif kind == "handed_over":
-                item["hand_overs"].append((date.fromisoformat(data["on"]), data.get("type")))
+                item["hand_overs"].append((fact.on, fact.type))
             elif kind == "decision_recorded":
-                item["decided"].append(data.get("decision"))
+                item["decided"].append(fact.decision)
     cohort = [d for d, start in starts.items() if start.year == year]
     groups = Counter()
     by_region = defaultdict(Counter)
