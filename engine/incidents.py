@@ -26,6 +26,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, func, insert, select, update
 from sqlmodel import SQLModel
 
+from . import driver
 from .errors import Conflict, EngineError, InvalidInput, NotFound
 
 log = logging.getLogger("inburgering.incidents")
@@ -54,6 +55,9 @@ OPEN, RESOLVED = "open", "resolved"
 STATUSES = (OPEN, RESOLVED)
 SWEEP, COMMAND = "sweep", "command"
 SOURCES = (SWEEP, COMMAND)
+#: the open incidents of the sweep (:func:`backed_off`), built once
+_OPEN_SWEEP_INCIDENTS = select(INCIDENT.c.dossier_id, INCIDENT.c.id, INCIDENT.c.next_attempt_at).where(
+    INCIDENT.c.status == OPEN, INCIDENT.c.source == SWEEP)
 SWEEP_OPERATION = "fire_due_timers"
 #: The longest wait between two automatic retries of a dossier by the sweep.
 BACKOFF_CAP = timedelta(days=7)
@@ -215,11 +219,11 @@ def guard_command(handle):
 
 
 def backed_off(engine, now: datetime) -> dict[str, tuple[int, Optional[int]]]:
-    """Open sweep incidents: dossier id → (incident id, retry not before epoch seconds)."""
-    with engine.reading() as connection:
-        rows = connection.execute(select(INCIDENT.c.dossier_id, INCIDENT.c.id, INCIDENT.c.next_attempt_at)
-                                  .where(INCIDENT.c.status == OPEN, INCIDENT.c.source == SWEEP)).all()
-    return {row.dossier_id: (row.id, row.next_attempt_at) for row in rows}
+    """Open sweep incidents: dossier id → (incident id, retry not before epoch seconds). Asked by every
+    sweep, on the driver's connection with a statement built once (:mod:`engine.driver`)."""
+    with driver.snapshot(engine.db) as reader:
+        rows = reader.rows(_OPEN_SWEEP_INCIDENTS, {})
+    return {row["dossier_id"]: (row["id"], row["next_attempt_at"]) for row in rows}
 
 
 def count_open(engine) -> int:

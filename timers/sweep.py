@@ -24,7 +24,7 @@ from typing import Callable, Optional
 from sqlalchemy import bindparam
 from sqlmodel import select
 
-from engine import incidents
+from engine import driver, incidents
 from engine.clock import brussels_instant
 from engine.errors import Conflict, NotFound
 from engine.models import Dossier, DueTimer
@@ -61,25 +61,48 @@ def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | Non
               after: tuple[int, int] | None) -> tuple[list[tuple[str, int]], tuple[int, int] | None]:
     """One page of the due index after the key ``after`` = (due_at, id): the distinct dossiers
     in it (with their first due_at) and the key of its last row (None when the page is empty)."""
-    cutoff = int(now.timestamp())
-    query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= cutoff)
-    if id_range is not None:
-        first, end = id_range
-        if first is not None:
-            query = query.where(DueTimer.dossier_id >= first)
-        if end is not None:
-            query = query.where(DueTimer.dossier_id < end)
+    first, end = id_range if id_range is not None else (None, None)
+    params = {"cutoff": int(now.timestamp())}
+    if first is not None:
+        params["first"] = first
+    if end is not None:
+        params["end"] = end
     if after is not None:
-        due_at, row_id = after
-        query = query.where((DueTimer.due_at > due_at) | ((DueTimer.due_at == due_at) & (DueTimer.id > row_id)))
-    with engine.reading() as connection:
-        rows = connection.execute(query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)).all()
+        params["after_due"], params["after_id"] = after
+    statement = _due_statement(first is not None, end is not None, after is not None, limit)
+    with driver.snapshot(engine.db) as reader:
+        rows = reader.rows(statement, params)
     seen, out = set(), []
-    for dossier_id, due_at, _ in rows:
+    for row in rows:
+        dossier_id = row["dossier_id"]
         if dossier_id not in seen:
             seen.add(dossier_id)
-            out.append((dossier_id, due_at))
-    return out, ((rows[-1][1], rows[-1][2]) if rows else None)
+            out.append((dossier_id, row["due_at"]))
+    return out, ((rows[-1]["due_at"], rows[-1]["id"]) if rows else None)
+
+
+_DUE_STATEMENTS: dict[tuple, object] = {}
+
+
+def _due_statement(first: bool, end: bool, after: bool, limit: int):
+    """The due-index query of one shape (which bounds it has), built once: the sweep asks it every
+    day, and building and compiling it each time (and the incidents' query) cost more than a day
+    without due timers did in all (cProfile 2026-12-04, a simulated year at scale 0.01)."""
+    key = (first, end, after, limit)
+    found = _DUE_STATEMENTS.get(key)
+    if found is None:
+        query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= bindparam("cutoff"))
+        if first:
+            query = query.where(DueTimer.dossier_id >= bindparam("first"))
+        if end:
+            query = query.where(DueTimer.dossier_id < bindparam("end"))
+        if after:
+            due, row_id = bindparam("after_due"), bindparam("after_id")
+            query = query.where((DueTimer.due_at > due) | ((DueTimer.due_at == due) & (DueTimer.id > row_id)))
+        if len(_DUE_STATEMENTS) > 64:  # only a caller's own page sizes make new ones
+            _DUE_STATEMENTS.clear()
+        found = _DUE_STATEMENTS[key] = query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)
+    return found
 
 
 #: :func:`claim_and_fire`'s answer when another sweeper holds the dossier (PostgreSQL row lock)
