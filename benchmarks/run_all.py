@@ -103,6 +103,44 @@ def loadavg() -> str:
         return "?"
 
 
+def reference() -> dict:
+    """How fast this machine is right now, by two fixed workloads timed just before a section: the
+    machines of different sessions (and one machine at different hours) differ by up to 2x, so a
+    figure is compared with another one only together with these (lower is faster).
+
+    ``python_ms``: building a dict of 200,000 small lists and summing them (best of 5), the kind of
+    work the engine's Python does. ``sqlite_commit_us``: one-row INSERT and COMMIT in a WAL file with
+    ``synchronous=NORMAL``, as the engine's store is set up (median of 500, after 50 not counted)."""
+    def work() -> int:
+        table = {}
+        for i in range(200_000):
+            table[str(i)] = [i, i * 2, (i, "x")]
+        return sum(value[1] for value in table.values())
+
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        work()
+        runs.append(time.perf_counter() - started)
+    commits = []
+    with tempfile.TemporaryDirectory(prefix="reference_") as tmp:
+        conn = sqlite3.connect(f"{tmp}/reference.db", isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT)")
+            for i in range(550):
+                started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO t (value) VALUES (?)", (f"row {i}",))
+                conn.execute("COMMIT")
+                if i >= 50:
+                    commits.append(time.perf_counter() - started)
+        finally:
+            conn.close()
+    return {"python_ms": round(min(runs) * 1000, 1), "sqlite_commit_us": round(statistics.median(commits) * 1e6, 1)}
+
+
 def today_line() -> str:
     return subprocess.run(["date", "-u", "+%Y-%m-%d %H:%M UTC"], capture_output=True, text=True).stdout.strip()
 
@@ -337,8 +375,11 @@ def _ms(value) -> str:
 
 
 def _when(meta: dict) -> str:
+    ref = meta.get("reference")
+    speed = (f"; machine reference {ref['python_ms']:.0f} ms Python, {ref['sqlite_commit_us']:.0f} µs SQLite commit "
+             "(lower is faster: [Machine](#machine))" if ref else "; machine reference not taken then")
     return (f"measured {meta['when']} at commit `{meta['commit']}` by `{meta['command']}`; load average "
-            f"{meta['load_before']} before, {meta['load_after']} after; {meta['seconds']:.0f} s")
+            f"{meta['load_before']} before, {meta['load_after']} after; {meta['seconds']:.0f} s{speed}")
 
 
 def _mark(met) -> str:
@@ -421,6 +462,14 @@ def write_markdown(path: Path, results: dict) -> None:
              f"({', '.join(f'`{s}`' for s in SECTIONS)}).", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in results.get("machine", {}).items()]
+    lines += ["", "The machine is not the same from one session to the next, nor equally fast all day: each "
+              "section gives the **machine reference** taken just before it (`benchmarks/run_all.py: reference`: "
+              "a fixed Python workload in ms, one SQLite commit in µs; lower is faster). Figures of sections "
+              "measured at different references are not like for like; an absolute target (fires per second, "
+              "minutes for the year) is judged at the reference it was measured at. Seen on 2026-12-04: at the "
+              "start of a session its machine took 1.6-2.8x as long as the day before's for the same work "
+              "(`benchmarks/sweep_ratio.py` at the same commit: sweep 4.4 vs 2.8 s, due query 1.07 vs 0.59 ms, "
+              "one import 5.0 vs 1.8 ms), and an hour later 1.1x."]
     lines += ["", "## Targets (issue 16)", "",
               "A target is marked met only when measured like for like; `–` means not measured under the target's "
               "conditions (see the note).", "",
@@ -710,7 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {json.dumps(info)}; load {loadavg()}")
     stash: dict = {}
     for section in sections:
-        meta = {"when": today_line(), "commit": commit(), "command": command, "load_before": loadavg()}
+        meta = {"when": today_line(), "commit": commit(), "command": command, "load_before": loadavg(),
+                "reference": reference()}
+        log(f"== {section}: machine reference {meta['reference']}")
         began = time.perf_counter()
         if section == "steps":
             result = bench_steps(args)
@@ -721,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def plans_on(path: Path) -> None:  # the plans on the sweep's large store, while it is there
                 plans_meta = {"when": today_line(), "commit": commit(), "command": command,
-                              "load_before": loadavg()}
+                              "load_before": loadavg(), "reference": reference()}
                 plans_began = time.perf_counter()
                 stash["plans"] = bench_plans(args, path, postgres)
                 stash["plans_meta"] = {**plans_meta, "load_after": loadavg(),
