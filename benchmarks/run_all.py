@@ -469,7 +469,7 @@ def write_markdown(path: Path, results: dict) -> None:
               "minutes for the year) is judged at the reference it was measured at. Seen on 2026-12-04: at the "
               "start of a session its machine took 1.6-2.8x as long as the day before's for the same work "
               "(`benchmarks/sweep_ratio.py` at the same commit: sweep 4.4 vs 2.8 s, due query 1.07 vs 0.59 ms, "
-              "one import 5.0 vs 1.8 ms), and an hour later 1.1x."]
+              "one import 5.0 vs 1.8 ms), and its Python reference ranged from 243 to 622 ms within the next hour."]
     lines += ["", "## Targets (issue 16)", "",
               "A target is marked met only when measured like for like; `–` means not measured under the target's "
               "conditions (see the note).", "",
