@@ -208,7 +208,7 @@ def run(scale: float = 0.02, seed: int = 1, database: str | None = None, log=pri
     from simulation.driver import simulate
 
     wait = wait_elements()
-    log(f"   wait states read from the BPMN: " + "; ".join(f"{p}: {', '.join(w)}" for p, w in wait.items()))
+    log("   wait states read from the BPMN: " + "; ".join(f"{p}: {', '.join(w)}" for p, w in wait.items()))
     with tempfile.TemporaryDirectory(prefix="bench-size-") as tmp:
         url = database or f"sqlite:///{tmp}/size.db"
         from engine.service import bootstrap  # migrate and deploy first, so the sampler finds the tables

@@ -31,7 +31,6 @@ one only finds the instances still left on an old version.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field

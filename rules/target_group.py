@@ -38,7 +38,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from . import host, parameters
-from .conditions import Cond, all_of, any_of, at_least, below, equals, has_item, has_item_other_than, is_true, one_of
+from .conditions import Cond, any_of, at_least, below, equals, has_item, has_item_other_than, is_true, one_of
 from .dates import age_on, as_date
 from .geography import BRUSSELS, locate
 

@@ -24,7 +24,6 @@ say something about the engine; the inputs check that the engine carried the inf
 """
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass

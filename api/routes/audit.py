@@ -1,6 +1,6 @@
 """Auditor routes: replay, state as of a date, yearly reports (TRAJECTORY.md §8), the access log."""
 import io
-from typing import Literal, Optional
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response

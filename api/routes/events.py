@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Request
 
 from api.auth import ADMIN, CASEWORKER, ENFORCEMENT_OFFICER, ROLES, require
 from engine import commands

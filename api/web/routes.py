@@ -782,7 +782,6 @@ def _report_or_none(request: Request, year: int):
 @router.get(PREFIX + "/audit/reports/{year}.png")
 def report_png(request: Request, year: int) -> Response:
     session.require_role(request, *AUDITORS)
-    from engine import reports
     rep = _report_or_none(request, year)
     if rep is None:
         return PlainTextResponse("bad year", status_code=422, headers=SECURITY_HEADERS)

@@ -208,8 +208,6 @@ def _cell(tr: Translator, header: str, value) -> str:
 def divergence_text(tr: Translator, divergence: dict) -> str:
     """A replay's first divergence (:mod:`engine.replay`) in the reader's words: what differs at which
     journal line; the English ``message`` stays for logs and the API."""
-    from . import messages
-
     seq = divergence.get("seq")
     seq = tr.t("common.none") if seq is None else str(seq)
     field = divergence.get("field")
