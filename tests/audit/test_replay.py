@@ -208,3 +208,19 @@ def test_replay_in_worker_processes_gives_the_results_of_one_process(store_copy,
     assert [r.to_dict() for r in only_workers] == [r.to_dict() for r in one.results]
     with pytest.raises(ValueError, match="workers"):
         replay_all(store_copy, workers=0)
+
+
+def test_the_source_stores_entries_are_the_journal_rows_field_for_field(audit_store):
+    """``SourceStore.entries`` reads columns (not ORM objects) into :class:`Recorded` by position: the
+    columns must follow the fields, or every report would read the wrong ones."""
+    from engine.models import JournalEntry
+
+    store = replay.SourceStore(audit_store)
+    try:
+        read = store.entries()
+        with Session(store.db) as session:
+            rows = session.query(JournalEntry).order_by(JournalEntry.dossier_id, JournalEntry.seq).all()
+            expected = [(row.dossier_id, replay.Recorded.of(row)) for row in rows]
+    finally:
+        store.close()
+    assert read and read == expected
