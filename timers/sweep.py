@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Optional
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal_column, tuple_
 from sqlmodel import select
 
 from engine import driver, incidents
@@ -69,7 +69,8 @@ def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | Non
         params["end"] = end
     if after is not None:
         params["after_due"], params["after_id"] = after
-    statement = _due_statement(first is not None, end is not None, after is not None, limit)
+    statement = _due_statement(first is not None, end is not None, after is not None, limit,
+                               engine.db.dialect.name == "sqlite")
     with driver.snapshot(engine.db) as reader:
         rows = reader.rows(statement, params)
     seen, out = set(), []
@@ -84,21 +85,31 @@ def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | Non
 _DUE_STATEMENTS: dict[tuple, object] = {}
 
 
-def _due_statement(first: bool, end: bool, after: bool, limit: int):
+def _due_statement(first: bool, end: bool, after: bool, limit: int, sqlite: bool = False):
     """The due-index query of one shape (which bounds it has), built once: the sweep asks it every
     day, and building and compiling it each time (and the incidents' query) cost more than a day
-    without due timers did in all (cProfile 2026-12-04, a simulated year at scale 0.01)."""
-    key = (first, end, after, limit)
+    without due timers did in all (cProfile 2026-12-04, a simulated year at scale 0.01).
+
+    On SQLite the id bounds are written ``+dossier_id`` (SQLite's way to keep a term off an index):
+    without statistics (the engine never runs ANALYZE) its planner took the ``dossier_id`` index for
+    a range bounded on both sides (a middle one of three or more sweepers or simulation workers),
+    then read and sorted every due_timer row of that range before the LIMIT: 13.8 ms at 200,000
+    dossiers, growing with the store (``benchmarks/query_plans.py``). The due index is read in
+    order instead, as for the other shapes, the bounds checked on each row it reads. The next page's
+    key is a row value, ``(due_at, id) > (?, ?)``: written as ``due_at > ? OR (due_at = ? AND id > ?)``
+    SQLite read the two ranges apart and sorted them (a multi-index OR)."""
+    key = (first, end, after, limit, sqlite)
     found = _DUE_STATEMENTS.get(key)
     if found is None:
         query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= bindparam("cutoff"))
+        bounded = literal_column(f"+{DueTimer.__tablename__}.dossier_id") if sqlite else DueTimer.dossier_id
         if first:
-            query = query.where(DueTimer.dossier_id >= bindparam("first"))
+            query = query.where(bounded >= bindparam("first"))
         if end:
-            query = query.where(DueTimer.dossier_id < bindparam("end"))
-        if after:
-            due, row_id = bindparam("after_due"), bindparam("after_id")
-            query = query.where((DueTimer.due_at > due) | ((DueTimer.due_at == due) & (DueTimer.id > row_id)))
+            query = query.where(bounded < bindparam("end"))
+        if after:  # the key as a row value: the due index's range starts there (an OR made SQLite sort)
+            query = query.where(tuple_(DueTimer.due_at, DueTimer.id) > tuple_(bindparam("after_due"),
+                                                                            bindparam("after_id")))
         if len(_DUE_STATEMENTS) > 64:  # only a caller's own page sizes make new ones
             _DUE_STATEMENTS.clear()
         found = _DUE_STATEMENTS[key] = query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)
