@@ -43,6 +43,7 @@ from collections import Counter
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator, Optional
@@ -117,10 +118,8 @@ class Recorded:
 
     @classmethod
     def of(cls, entry: JournalEntry) -> "Recorded":
-        """(The order of :data:`_RECORDED_COLUMNS`.)"""
-        return cls(entry.seq, entry.kind, entry.actor, entry.business_time, entry.business_date,
-                   entry.schema_version, entry.process_version, entry.ruleset, entry.rule_version,
-                   entry.payload, entry.hash, entry.effective_date)
+        """The entry's :data:`_RECORDED_COLUMNS` (a JournalEntry or anything with those attributes)."""
+        return cls(*_RECORDED_OF(entry))
 
     @property
     def data(self) -> dict:
@@ -153,6 +152,7 @@ _RECORDED_COLUMNS = (JournalEntry.seq, JournalEntry.kind, JournalEntry.actor, Jo
                      JournalEntry.business_date, JournalEntry.schema_version, JournalEntry.process_version,
                      JournalEntry.ruleset, JournalEntry.rule_version, JournalEntry.payload, JournalEntry.hash,
                      JournalEntry.effective_date)
+_RECORDED_OF = attrgetter(*(column.key for column in _RECORDED_COLUMNS))
 
 
 def groups(entries: list[Recorded]) -> list[list[Recorded]]:

@@ -19,6 +19,7 @@ import logging
 import time as timing
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Callable, Optional
 
 from sqlalchemy import bindparam, literal_column, tuple_
@@ -82,9 +83,7 @@ def _due_page(engine: Engine, now: datetime, limit: int, id_range: IdRange | Non
     return out, ((rows[-1]["due_at"], rows[-1]["id"]) if rows else None)
 
 
-_DUE_STATEMENTS: dict[tuple, object] = {}
-
-
+@lru_cache(maxsize=64)  # a shape per worker's range and page size: a handful
 def _due_statement(first: bool, end: bool, after: bool, limit: int, sqlite: bool = False):
     """The due-index query of one shape (which bounds it has), built once: the sweep asks it every
     day, and building and compiling it each time (and the incidents' query) cost more than a day
@@ -98,22 +97,16 @@ def _due_statement(first: bool, end: bool, after: bool, limit: int, sqlite: bool
     order instead, as for the other shapes, the bounds checked on each row it reads. The next page's
     key is a row value, ``(due_at, id) > (?, ?)``: written as ``due_at > ? OR (due_at = ? AND id > ?)``
     SQLite read the two ranges apart and sorted them (a multi-index OR)."""
-    key = (first, end, after, limit, sqlite)
-    found = _DUE_STATEMENTS.get(key)
-    if found is None:
-        query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= bindparam("cutoff"))
-        bounded = literal_column(f"+{DueTimer.__tablename__}.dossier_id") if sqlite else DueTimer.dossier_id
-        if first:
-            query = query.where(bounded >= bindparam("first"))
-        if end:
-            query = query.where(bounded < bindparam("end"))
-        if after:  # the key as a row value: the due index's range starts there (an OR made SQLite sort)
-            query = query.where(tuple_(DueTimer.due_at, DueTimer.id) > tuple_(bindparam("after_due"),
-                                                                            bindparam("after_id")))
-        if len(_DUE_STATEMENTS) > 64:  # only a caller's own page sizes make new ones
-            _DUE_STATEMENTS.clear()
-        found = _DUE_STATEMENTS[key] = query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)
-    return found
+    query = select(DueTimer.dossier_id, DueTimer.due_at, DueTimer.id).where(DueTimer.due_at <= bindparam("cutoff"))
+    bounded = literal_column(f"+{DueTimer.__tablename__}.dossier_id") if sqlite else DueTimer.dossier_id
+    if first:
+        query = query.where(bounded >= bindparam("first"))
+    if end:
+        query = query.where(bounded < bindparam("end"))
+    if after:  # the key as a row value: the due index's range starts there (an OR made SQLite sort)
+        query = query.where(tuple_(DueTimer.due_at, DueTimer.id) > tuple_(bindparam("after_due"),
+                                                                        bindparam("after_id")))
+    return query.order_by(DueTimer.due_at, DueTimer.id).limit(limit)
 
 
 #: :func:`claim_and_fire`'s answer when another sweeper holds the dossier (PostgreSQL row lock)

@@ -9,7 +9,6 @@ axis, and an undefined figure is a dash, never ``None`` (issue 14.5).
 """
 from __future__ import annotations
 
-
 from . import messages, views
 from .i18n import Translator
 
