@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
 
+from . import walcheckpoint
 from .settings import ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -54,6 +55,9 @@ def make_engine(url: str) -> SAEngine:
                 # WAL + NORMAL: a commit survives a crash of the process (nothing lost on a crash);
                 # only a power loss can drop the last commits, and never corrupts the file.
                 cur.execute("PRAGMA synchronous=NORMAL")
+                # the log is checkpointed by a thread of its own (engine/walcheckpoint.py); a
+                # writer checkpoints itself only when that thread has fallen far behind
+                cur.execute(f"PRAGMA wal_autocheckpoint={walcheckpoint.WRITER_PAGES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -63,6 +67,8 @@ def make_engine(url: str) -> SAEngine:
             # A read-only transaction takes no lock: a snapshot (WAL) that writers do not wait for.
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
+        if not is_in_memory(url) and engine.url.database:
+            walcheckpoint.register(engine.url.database, engine)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
     _ping_on_checkout(engine)
