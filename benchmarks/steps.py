@@ -9,7 +9,8 @@ What is compared (the same on both sides):
   trajectory — register, intake, contract (mo, nt2, vdab, pnt), VDAB, MO, NT2, PNT — which
   end waiting at the B1 timer (checked on both sides).
 * **Storage.** Each side has its own SQLite file with the engine's connection settings
-  (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes) and writes **one transaction
+  (WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for writes, the log checkpointed by the
+  engine's background thread: ``engine/walcheckpoint.py``) and writes **one transaction
   per step**. Bare Spiff stores the instance state in the engine's at-rest format (Spiff's
   workflow converter without the spec, JSON by orjson, zlib level 6 with an 8 KiB window: ``engine/atrest.py``), one row per instance, through the
   plain ``sqlite3`` module, and runs Spiff's own ``BpmnWorkflow`` class, tasks and script
@@ -59,6 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from engine import walcheckpoint  # noqa: E402
+
 #: The user tasks of one trajectory, as engine events and as BPMN user-task ids with their data.
 STEPS = [
     ("registered", {}, "register", {}),
@@ -82,14 +85,17 @@ def newcomer(dossier_id: str) -> dict:
             "nis_code": "31005", "obligation_start": "2024-01-10"}
 
 
-def sqlite_connect(path: Path) -> sqlite3.Connection:
+def sqlite_connect(path: Path, owner: object) -> sqlite3.Connection:
     """A connection with the engine's settings (engine/db.py): WAL, synchronous=NORMAL, autocommit mode
-    (the transactions are begun explicitly)."""
+    (the transactions are begun explicitly), the log checkpointed by the same background thread as
+    the engine's stores for as long as ``owner`` lives (engine/walcheckpoint.py)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={walcheckpoint.WRITER_PAGES}")
+    walcheckpoint.register(str(path), owner)
     return conn
 
 
@@ -115,7 +121,7 @@ class BareSpiff:
 
         self._dump, self._load = engine_spiff.dump_state, engine_spiff.load_state
         self._compress, self._dumps, self._loads = atrest.compress, atrest.dumps, atrest.loads
-        self.conn = sqlite_connect(path)
+        self.conn = sqlite_connect(path, self)
         self.conn.execute("CREATE TABLE IF NOT EXISTS instance (id TEXT PRIMARY KEY, state BLOB NOT NULL)")
         self.live: dict[str, object] = {}  # memory mode: the workflow objects
 
