@@ -169,7 +169,18 @@ def checkpoint(path: Path, analyze: bool = False) -> None:
     statistics in a user's store, and so it must here (``--analyze`` shows the difference)."""
     conn = sqlite3.connect(path)
     try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # the engine's background checkpoint (engine/walcheckpoint.py) may be copying the same log
+        # right now: a checkpoint refused as busy has not folded everything in, so try again
+        for _ in range(200):
+            try:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError:  # "database is locked"
+                busy = 1
+            if not busy:
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit(f"could not fold the log of {path} into the file (busy for 10 s)")
         if analyze:
             conn.execute("ANALYZE")
     finally:
