@@ -160,7 +160,10 @@ class DossierCache:
                 self.stats.hits += 1
         return entry
 
-    def put(self, dossier_id: str, entry: CachedDossier) -> None:
+    def put(self, dossier_id: str, entry: CachedDossier, *, live: bool = True) -> None:
+        """Put a committed unit of work's dossier back; ``live=False`` packs it at once (a sweep's
+        dossiers: nobody is about to step them, and a live entry's thousands of objects would only
+        age through the garbage collector's generations until it is packed anyway)."""
         if self.capacity == 0:
             return
         with self._lock:
@@ -168,7 +171,7 @@ class DossierCache:
                 old = tier.pop(dossier_id, None)
                 if old is not None and old is not entry:
                     old.dispose(keep=entry)
-            if self.live:
+            if self.live and live:
                 self._live[dossier_id] = entry
                 while len(self._live) > self.live:  # the least recently saved live entry is packed
                     old_id, old = self._live.popitem(last=False)

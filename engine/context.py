@@ -166,6 +166,9 @@ class DossierContext:
         self.instances: dict[str, LoadedInstance] = {}
         self.is_new = is_new
         self.cache = cache
+        #: whether the cache keeps what this unit saves live (a step) or packed (a sweep's firing:
+        #: :meth:`engine.cache.DossierCache.put`)
+        self.keep_live = True
         self._loaded_version = row.version
         self._old_timers: set[tuple[str, str, int]] = set()
         #: why an infraction is being closed, for the BPMN's close_infraction service task
@@ -341,8 +344,8 @@ class DossierContext:
         what was saved goes into the cache once the session's transaction commits."""
         entry = self.write(self.session, self.prepare())
         if entry is not None:
-            cache = self.cache
-            self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(entry.row.id, entry))
+            cache, live = self.cache, self.keep_live
+            self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(entry.row.id, entry, live=live))
 
     def prepare(self) -> "Prepared":
         """Everything to write, computed in memory: instance blobs, journal entries, due-index rows.

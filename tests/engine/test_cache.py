@@ -380,3 +380,29 @@ def test_a_packed_entry_frees_its_live_instances_at_once(database_url, clock):
         assert engine.dossier_view("N1")["advice"] == "cvo_standard"
     finally:
         engine.db.dispose()
+
+
+def test_a_swept_dossier_is_cached_packed_and_steps_on_from_there(database_url, clock):
+    """The sweep's dossiers go into the cache packed (no caseworker is on them now: a live entry
+    would only age through the garbage collector's generations), and a later step takes them from
+    there without reading the store, to the same outcome as a step on a live entry."""
+    from datetime import timedelta
+
+    from timers.sweep import sweep
+
+    engine = bootstrap(Settings(database_url=database_url, demo_data=False, cache_size=8, cache_live=8), clock)
+    try:
+        engine.import_newcomer(newcomer("N1"))
+        engine.import_newcomer(newcomer("N2"))
+        engine.handle("N2", "registered", {}, actor=CASEWORKER)
+        assert "N1" in engine.cache._live  # a step's (here: the import's) dossier stays live
+        clock.advance(timedelta(days=95))  # past the 3-month registration deadline of N1
+        report = sweep(engine)
+        assert report.timers >= 1 and not report.errors
+        assert "N1" in engine.cache._packed and "N1" not in engine.cache._live
+        hits = engine.cache.stats.hits
+        engine.handle("N1", "registered", {}, actor=CASEWORKER)  # rebuilt from the packed rows
+        assert engine.cache.stats.hits == hits + 1
+        assert engine.dossier_view("N1")["waiting_on"]  # and it goes on
+    finally:
+        engine.db.dispose()
