@@ -256,3 +256,39 @@ def test_json_at_rest_reads_what_the_standard_library_wrote():
     odd = json.dumps({"n": float("nan"), "big": 2 ** 70})
     loaded = atrest.loads(odd)
     assert loaded["big"] == 2 ** 70 and loaded["n"] != loaded["n"]
+
+
+def test_tasks_read_without_their_constructor_are_made_as_spiffs(engine, clock):
+    """``load_state`` makes each task without ``Task.__init__`` (engine/spiff.py): every task has the
+    attributes Spiff's converter gives it, set in the same order (one instance layout), with the same
+    values but the ids: tree, state, spec, thread, trigger, data, internal data, state-change time."""
+    import json
+    import zlib
+
+    from sqlalchemy import select
+
+    from engine import spiff
+    from engine.models import Instance
+    from .helpers import newcomer, on
+    engine.import_newcomer(newcomer())
+    on(engine, clock, date(2024, 2, 1), "registered")
+    on(engine, clock, date(2024, 2, 2), "contract_signed", {"components": ["mo", "nt2"]})
+    with engine.reading() as connection:
+        row = connection.execute(select(Instance).where(Instance.process_name == "trajectory")).one()
+        spec = engine.processes.spec(connection, row.definition_id)
+    state = json.loads(zlib.decompress(row.state))
+    ours = spiff.load_state(json.loads(json.dumps(state)), spec)
+    theirs = spiff.reference_load_state(state, spec)
+    assert len(ours.tasks) == len(theirs.tasks) > 20
+    position = {}
+    for i, (a, b) in enumerate(zip(ours.tasks.values(), theirs.tasks.values())):
+        position[a.id], position[b.id] = i, i
+    for a, b in zip(ours.tasks.values(), theirs.tasks.values()):
+        assert list(vars(a)) == list(vars(b))
+        assert a.workflow is ours and b.workflow is theirs
+        assert position.get(a._parent) == position.get(b._parent)
+        assert [position[c] for c in a._children] == [position[c] for c in b._children]
+        for name in ("_state", "triggered", "task_spec", "thread_id", "data", "internal_data"):
+            assert getattr(a, name) == getattr(b, name), name
+        assert abs(a.last_state_change - b.last_state_change) < 1e-5
+        assert ours.tasks[a.id] is a
