@@ -68,7 +68,16 @@ def make_engine(url: str) -> SAEngine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         if not is_in_memory(url) and engine.url.database:
-            walcheckpoint.register(engine.url.database, engine)
+            path = engine.url.database
+            walcheckpoint.register(path, engine)
+
+            @event.listens_for(engine, "connect")
+            def _checkpointed(_dbapi_conn, _record):  # again, if the engine is used after dispose()
+                walcheckpoint.register(path, engine)
+
+            @event.listens_for(engine, "engine_disposed")
+            def _released(_engine):  # the file is left alone once dispose() returns
+                walcheckpoint.release(engine)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
     _ping_on_checkout(engine)

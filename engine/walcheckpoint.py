@@ -25,6 +25,7 @@ import os
 import sqlite3
 import threading
 import weakref
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -36,38 +37,58 @@ MIN_WAL_BYTES = 256 * 1024
 #: when this thread has fallen this far behind (SQLite's default is 1,000 pages)
 WRITER_PAGES = 8_000
 
-_lock = threading.Lock()
-_stores: dict[str, int] = {}  # database path -> number of live engines writing to it
+_lock = threading.Condition()
+_owners: dict[int, str] = {}  # id of a live engine -> the database path it writes to
+_working: str | None = None  # the path being checkpointed right now
 _thread: threading.Thread | None = None
 _wake = threading.Event()
 
 
 def register(path: str, owner: object) -> None:
-    """Checkpoint ``path`` in the background for as long as ``owner`` (the SQLAlchemy engine that
-    writes to it) lives; starts the thread on first use."""
+    """Checkpoint ``path`` in the background while ``owner`` (the SQLAlchemy engine that writes to
+    it) lives and until :func:`release`; starts the thread on first use. Registering an owner again
+    (an engine used after its ``dispose()``) is a no-op when it is still registered."""
     global _thread
     path = os.path.abspath(path)
+    key = id(owner)
     with _lock:
-        _stores[path] = _stores.get(path, 0) + 1
+        if _owners.get(key) == path:
+            return
+        _owners[key] = path
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_run, name="wal-checkpoint", daemon=True)
             _thread.start()
-    weakref.finalize(owner, _unregister, path)
+    weakref.finalize(owner, _forget, key, path)
 
 
-def _unregister(path: str) -> None:
+def is_registered(owner: object) -> bool:
     with _lock:
-        left = _stores.get(path, 0) - 1
-        if left > 0:
-            _stores[path] = left
-        else:
-            _stores.pop(path, None)
+        return id(owner) in _owners
+
+
+def release(owner: object) -> None:
+    """Stop checkpointing for ``owner`` (its engine was disposed of) and, when no other owner writes
+    to that store, wait for a checkpoint of it in flight to end: once this returns, this process
+    does not touch the file again until an engine connects to it anew (a caller may then copy or
+    replace the file)."""
+    with _lock:
+        path = _owners.pop(id(owner), None)
+        if path is None or path in _owners.values():
+            return
+        while _working == path:
+            _lock.wait()
+
+
+def _forget(key: int, path: str) -> None:
+    with _lock:
+        if _owners.get(key) == path:
+            del _owners[key]
 
 
 def registered() -> list[str]:
     """The database paths checkpointed now (for tests and diagnostics)."""
     with _lock:
-        return sorted(_stores)
+        return sorted(set(_owners.values()))
 
 
 def checkpoint(path: str) -> tuple[int, int, int] | None:
@@ -75,7 +96,7 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
     pages copied), or None when the store or its log is gone. Opens the file read-write without
     creating it, so a store deleted meanwhile (a test's temp dir) is never recreated empty."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0, isolation_level=None,
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=0, isolation_level=None,
                                check_same_thread=False)
     except sqlite3.Error:
         return None
@@ -101,21 +122,30 @@ def _due(path: str) -> bool:
 
 
 def _run() -> None:
+    global _working
     while True:
         _wake.wait(INTERVAL)
         _wake.clear()
         with _lock:
-            paths = list(_stores)
+            paths = set(_owners.values())
         for path in list(_seen):
-            if path not in _stores:
+            if path not in paths:
                 _seen.pop(path, None)
-        for path in paths:
-            if _due(path):
-                try:
+        for path in sorted(paths):
+            with _lock:  # still wanted? (released meanwhile: leave the file alone)
+                if path not in _owners.values():
+                    continue
+                _working = path
+            try:
+                if _due(path):
                     _seen[path] = os.stat(path + "-wal").st_mtime_ns
                     checkpoint(path)
-                except Exception:  # never let the thread die: the writers' own checkpoint is the net
-                    log.exception("background WAL checkpoint failed")
+            except Exception:  # never let the thread die: the writers' own checkpoint is the net
+                log.exception("background WAL checkpoint failed")
+            finally:
+                with _lock:
+                    _working = None
+                    _lock.notify_all()
 
 
 def nudge() -> None:

@@ -72,8 +72,7 @@ def test_a_store_is_no_longer_checkpointed_once_its_engine_is_gone(tmp_path):
     path = tmp_path / "short.db"
     engine = make_engine(f"sqlite:///{path}")
     assert str(path) in walcheckpoint.registered()
-    engine.dispose()
-    del engine
+    del engine  # never disposed of: forgotten when it is collected
     gc.collect()
     assert str(path) not in walcheckpoint.registered()
 
@@ -85,3 +84,46 @@ def test_an_in_memory_store_is_not_registered():
         assert walcheckpoint.registered() == before
     finally:
         engine.dispose()
+
+
+def test_a_disposed_engine_releases_its_store_and_a_used_one_takes_it_again(tmp_path):
+    """After ``dispose()`` this process leaves the file alone (a caller may copy or replace it: the
+    sweep benchmark does); an engine used again is checkpointed again."""
+    path = tmp_path / "store #1.db"  # a name a URI must quote
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        _write(engine, 200)
+        assert walcheckpoint.checkpoint(str(path))[0] == 0
+        engine.dispose()
+        assert str(path) not in walcheckpoint.registered()
+        _write(engine, 10)
+        assert str(path) in walcheckpoint.registered()
+    finally:
+        engine.dispose()
+
+
+def test_release_waits_for_a_checkpoint_in_flight(tmp_path, monkeypatch):
+    import threading
+
+    path = tmp_path / "slow.db"
+    engine = make_engine(f"sqlite:///{path}")
+    _write(engine, 600)
+    started, finish = threading.Event(), threading.Event()
+    real = walcheckpoint.checkpoint
+
+    def slow(p):
+        if p == str(path):
+            started.set()
+            finish.wait(10)
+        return real(p)
+
+    monkeypatch.setattr(walcheckpoint, "checkpoint", slow)
+    walcheckpoint.nudge()
+    assert started.wait(10)
+    released = threading.Event()
+    waiter = threading.Thread(target=lambda: (engine.dispose(), released.set()))
+    waiter.start()
+    assert not released.wait(0.3)  # dispose() waits while the checkpoint runs
+    finish.set()
+    assert released.wait(10)
+    waiter.join()
