@@ -77,15 +77,11 @@ def test_state_at_rest_carries_no_spec():
                                                                   "reregistration_deadline"]
 
 
-def test_the_compact_state_format_keeps_everything_but_the_task_ids(engine, clock):
-    """Format 2 (engine/spiff.py compact/expand) is format 1 with tasks as rows: expanding it gives the
-    same tasks, in the same order, with the same states, specs, data and tree, under positional ids."""
-    import json
-    import zlib
-
+def _contracted_trajectory(engine, clock):
+    """The stored trajectory instance row (and its spec) of a newcomer registered and under contract
+    for MO and NT2: an instance with data, deltas and parallel branches."""
     from sqlalchemy import select
 
-    from engine import spiff
     from engine.models import Instance
     from .helpers import newcomer, on
     engine.import_newcomer(newcomer())
@@ -93,7 +89,17 @@ def test_the_compact_state_format_keeps_everything_but_the_task_ids(engine, cloc
     on(engine, clock, date(2024, 2, 2), "contract_signed", {"components": ["mo", "nt2"]})
     with engine.reading() as connection:
         row = connection.execute(select(Instance).where(Instance.process_name == "trajectory")).one()
-        spec = engine.processes.spec(connection, row.definition_id)
+        return row, engine.processes.spec(connection, row.definition_id)
+
+
+def test_the_compact_state_format_keeps_everything_but_the_task_ids(engine, clock):
+    """Format 2 (engine/spiff.py compact/expand) is format 1 with tasks as rows: expanding it gives the
+    same tasks, in the same order, with the same states, specs, data and tree, under positional ids."""
+    import json
+    import zlib
+
+    from engine import spiff
+    row, spec = _contracted_trajectory(engine, clock)
     assert row.state_format == spiff.STATE_FORMAT == 2
     workflow = spiff.load_state(json.loads(zlib.decompress(row.state)), spec)
     original = spiff._state_converter.to_dict(workflow)  # format-1 content of the loaded instance
@@ -265,17 +271,8 @@ def test_tasks_read_without_their_constructor_are_made_as_spiffs(engine, clock):
     import json
     import zlib
 
-    from sqlalchemy import select
-
     from engine import spiff
-    from engine.models import Instance
-    from .helpers import newcomer, on
-    engine.import_newcomer(newcomer())
-    on(engine, clock, date(2024, 2, 1), "registered")
-    on(engine, clock, date(2024, 2, 2), "contract_signed", {"components": ["mo", "nt2"]})
-    with engine.reading() as connection:
-        row = connection.execute(select(Instance).where(Instance.process_name == "trajectory")).one()
-        spec = engine.processes.spec(connection, row.definition_id)
+    row, spec = _contracted_trajectory(engine, clock)
     state = json.loads(zlib.decompress(row.state))
     ours = spiff.load_state(json.loads(json.dumps(state)), spec)
     theirs = spiff.reference_load_state(state, spec)
