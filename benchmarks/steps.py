@@ -126,6 +126,7 @@ class BareSpiff:
         self.live: dict[str, object] = {}  # memory mode: the workflow objects
 
     def close(self) -> None:
+        walcheckpoint.release(self)
         self.conn.close()
 
     def prefill(self, count: int) -> None:

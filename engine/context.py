@@ -166,9 +166,6 @@ class DossierContext:
         self.instances: dict[str, LoadedInstance] = {}
         self.is_new = is_new
         self.cache = cache
-        #: whether the cache keeps what this unit saves live (a step) or packed (a sweep's firing:
-        #: :meth:`engine.cache.DossierCache.put`)
-        self.keep_live = True
         self._loaded_version = row.version
         self._old_timers: set[tuple[str, str, int]] = set()
         #: why an infraction is being closed, for the BPMN's close_infraction service task
@@ -339,12 +336,13 @@ class DossierContext:
             spiff.run(loaded.workflow)
 
     # ----- save -----------------------------------------------------------
-    def save(self) -> None:
+    def save(self, *, live: bool = True) -> None:
         """Prepare and write this unit of work in the context's session (see :meth:`prepare`);
-        what was saved goes into the cache once the session's transaction commits."""
+        what was saved goes into the cache once the session's transaction commits, live or, with
+        ``live=False``, packed (:meth:`engine.cache.DossierCache.put`)."""
         entry = self.write(self.session, self.prepare())
         if entry is not None:
-            cache, live = self.cache, self.keep_live
+            cache = self.cache
             self.session.info.setdefault(AFTER_COMMIT, []).append(lambda: cache.put(entry.row.id, entry, live=live))
 
     def prepare(self) -> "Prepared":

@@ -58,6 +58,7 @@ def make_engine(url: str) -> SAEngine:
                 # the log is checkpointed by a thread of its own (engine/walcheckpoint.py); a
                 # writer checkpoints itself only when that thread has fallen far behind
                 cur.execute(f"PRAGMA wal_autocheckpoint={walcheckpoint.WRITER_PAGES}")
+                walcheckpoint.register(engine.url.database, engine)  # (again after a dispose())
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -67,14 +68,7 @@ def make_engine(url: str) -> SAEngine:
             # A read-only transaction takes no lock: a snapshot (WAL) that writers do not wait for.
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
-        if not is_in_memory(url) and engine.url.database:
-            path = engine.url.database
-            walcheckpoint.register(path, engine)
-
-            @event.listens_for(engine, "connect")
-            def _checkpointed(_dbapi_conn, _record):  # again, if the engine is used after dispose()
-                walcheckpoint.register(path, engine)
-
+        if not is_in_memory(url):
             @event.listens_for(engine, "engine_disposed")
             def _released(_engine):  # the file is left alone once dispose() returns
                 walcheckpoint.release(engine)

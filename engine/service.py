@@ -277,8 +277,7 @@ class Engine:
             due = ctx.due_timers()
             ctx.emit(f.SweepRan(now.isoformat(), due), actor="system:sweep")
             ctx.run_all()
-            ctx.keep_live = False  # a swept dossier is cached packed: no caseworker is on it now
-            ctx.save()
+            ctx.save(live=False)  # a swept dossier is cached packed: no caseworker is on it now
         return len(due)
 
     # ----- reads ---------------------------------------------------------

@@ -39,6 +39,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.specs import StartTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -334,30 +335,21 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
     for i, row in enumerate(rows):
         parent, children, task_state, name, offset = row[:5]
         extra = row[5] if len(row) > 5 else _NO_EXTRA
-        task_spec = specs.get(name)
+        task_spec = specs.get(name) or StartTask(workflow.spec)  # (a name the spec lacks: as Task.__init__ does)
         tid = ids[i]
-        internal = registry.restore(extra["internal_data"]) if "internal_data" in extra else {}
-        if task_spec is None:  # a name the spec lacks: Spiff's constructor (it gives it a StartTask)
-            task = task_class(workflow, task_spec, state=task_state, id=tid)
-            task._parent = ids[parent] if parent >= 0 else None
-            task._children = [ids[c] for c in children]
-            task.triggered = extra.get("triggered", False)
-            task.internal_data = internal
-            task.last_state_change = start + offset / 1_000_000
-        else:  # Task.__init__'s attributes, in its order (one instance layout), as stored (docstring)
-            task = new_task(task_class)
-            task.id = tid
-            by_id[tid] = task
-            task.workflow = workflow
-            task._parent = ids[parent] if parent >= 0 else None
-            task._children = [ids[c] for c in children]
-            task._state = task_state
-            task.triggered = extra.get("triggered", False)
-            task.task_spec = task_spec
-            task.thread_id = task_class.thread_id_pool
-            task.data = _NO_EXTRA  # (set below, once the parent's data is known)
-            task.internal_data = internal
-            task.last_state_change = start + offset / 1_000_000
+        task = _new_task(task_class)  # Task.__init__'s attributes, in its order, as stored (docstring)
+        task.id = tid
+        by_id[tid] = task
+        task.workflow = workflow
+        task._parent = ids[parent] if parent >= 0 else None
+        task._children = [ids[c] for c in children]
+        task._state = task_state
+        task.triggered = extra.get("triggered", False)
+        task.task_spec = task_spec
+        task.thread_id = task_class.thread_id_pool
+        task.data = None  # (set below, once the parent's data is known)
+        task.internal_data = registry.restore(extra["internal_data"]) if "internal_data" in extra else {}
+        task.last_state_change = start + offset / 1_000_000
         if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
             manager.add_task(task)
         delta = extra.get("delta")
@@ -393,7 +385,7 @@ def _as_is(value):
 
 _NO_EXTRA: dict = {}
 #: a task without its constructor (:func:`load_state` sets every attribute ``Task.__init__`` sets)
-new_task = object.__new__
+_new_task = object.__new__
 _TASK_IDS: list[int] = []
 
 

@@ -61,11 +61,6 @@ def register(path: str, owner: object) -> None:
     weakref.finalize(owner, _forget, key, path)
 
 
-def is_registered(owner: object) -> bool:
-    with _lock:
-        return id(owner) in _owners
-
-
 def release(owner: object) -> None:
     """Stop checkpointing for ``owner`` (its engine was disposed of) and, when no other owner writes
     to that store, wait for a checkpoint of it in flight to end: once this returns, this process
@@ -112,13 +107,14 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
 _seen: dict[str, int] = {}  # path -> the log's mtime (ns) when it was last checkpointed
 
 
-def _due(path: str) -> bool:
-    """The log is big enough and was written since its last checkpoint here."""
+def _due(path: str) -> int | None:
+    """The log's mtime (ns) when it is big enough and was written since its last checkpoint here."""
     try:
         stat = os.stat(path + "-wal")
     except OSError:
-        return False
-    return stat.st_size >= MIN_WAL_BYTES and _seen.get(path) != stat.st_mtime_ns
+        return None
+    due = stat.st_size >= MIN_WAL_BYTES and _seen.get(path) != stat.st_mtime_ns
+    return stat.st_mtime_ns if due else None
 
 
 def _run() -> None:
@@ -131,14 +127,15 @@ def _run() -> None:
         for path in list(_seen):
             if path not in paths:
                 _seen.pop(path, None)
-        for path in sorted(paths):
+        for path in paths:
             with _lock:  # still wanted? (released meanwhile: leave the file alone)
                 if path not in _owners.values():
                     continue
                 _working = path
             try:
-                if _due(path):
-                    _seen[path] = os.stat(path + "-wal").st_mtime_ns
+                written = _due(path)
+                if written is not None:
+                    _seen[path] = written
                     checkpoint(path)
             except Exception:  # never let the thread die: the writers' own checkpoint is the net
                 log.exception("background WAL checkpoint failed")
