@@ -160,7 +160,7 @@ def test_a_reform_is_in_force_in_every_worker_process(tmp_path):
     one = simulate(2023, 0.003, 7, until, via="engine", population=population, reform=short)
     two = simulate(2023, 0.003, 7, until, via="engine", population=population, reform=short, workers=2)
     assert two.workers == 2 and two.errors == []
-    assert one.outcomes == two.outcomes
+    assert one.outcomes == two.outcomes and one.cohort == two.cohort  # (computed beside the report with workers)
     assert one.outcomes["notices"]["total"] > law.outcomes["notices"]["total"]
     assert parameters.value("registration_months", date(2023, 6, 1)) == 3  # the caller's law is untouched
     chart = tmp_path / "c.png"

@@ -90,12 +90,16 @@ def test_simulates_into_postgresql(pg_schema_url):
 
 
 def test_worker_processes_give_the_same_result_as_one():
-    """``workers=N`` splits the newcomers by id range over processes on one store: same year, same report."""
+    """``workers=N`` splits the newcomers by id range over processes on one store: same year, same report
+    (with workers, the cohort figures and the outcomes are computed in a process of their own, beside
+    the report: the same figures)."""
     one = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine", workers=1)
     two = simulate(2023, 0.003, 7, until=date(2025, 6, 30), via="engine", workers=2)
     assert two.workers == 2 and two.errors == []
     assert two.report == one.report
     assert two.cohort == one.cohort
+    assert two.outcomes == one.outcomes and two.comparison == one.comparison
+    assert two.seconds["cohort_figures"] > 0
     assert (two.events, two.timers_fired, two.sweep_dossiers, sorted(two.imports.items())) == \
         (one.events, one.timers_fired, one.sweep_dossiers, sorted(one.imports.items()))
 
