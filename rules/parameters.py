@@ -155,12 +155,18 @@ def load(directory: Directory | None = None) -> dict[str, Parameter]:
     return parameters
 
 
+#: ``yaml.safe_load``'s loader with libyaml's parser where PyYAML was built with it (the same Python
+#: constructor, so the same values): the parameter files are read by every process that starts (a
+#: server, a command, each worker), 0.11 s of a replay worker's 0.8 s start with the pure-Python parser
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse_file(file_name: str, text: str) -> Parameter:
     def fail(problem: str) -> ParameterFileError:
         return ParameterFileError(file_name, problem)
 
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         raise fail(f"invalid YAML: {error}") from error
     except ValueError as error:  # e.g. a YAML date such as 2020-02-30
