@@ -283,7 +283,7 @@ def simulate(year: int = 2023, scale: float = 0.02, seed: int = 1, until: Option
         raise ValueError("a reform runs in a temporary store only, never in a given database")
     until = until or default_until(year)
     started, cpu = time.perf_counter(), _cpu_seconds()
-    pop = population or generate(year, scale, seed)  # under the law, also for a reform
+    pop = population or generate(year, scale, seed, workers=workers)  # under the law, also for a reform
     workers = min(workers, max(1, len(pop)))  # no more processes than newcomers
     generated = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="inburgering-simulation-") as tmp, _law(reform):

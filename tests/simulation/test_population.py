@@ -90,3 +90,23 @@ def test_every_registration_names_an_office_of_the_region_it_happens_in(populati
     brabant = {o: n for o, n in seen.items() if offices.office_on(o, date(2023, 1, 1)).region == "vlaams_brabant"}
     assert max(brabant, key=brabant.get) == "vestiging_leuven"
     assert brabant.get("infopunt_asse", 0) < brabant["vestiging_leuven"] / 10
+
+
+def test_decisions_shared_with_other_processes_give_the_same_population(monkeypatch):
+    """``generate(workers=2)`` decides part of the target groups in another process: the same persons,
+    plans and events as deciding them all here."""
+    from simulation import population as module
+
+    monkeypatch.setattr(module, "PARALLEL_DECISIONS", 50)  # (the real threshold needs 10,000 newcomers)
+    one = generate(2023, 0.004, 5)
+    calls = []
+    two = generate(2023, 0.004, 5, workers=2, on_progress=lambda done, total: calls.append((done, total)))
+    assert len(one) > 50
+    assert [(p.newcomer, p.plan, p.events) for p in two.persons] == \
+        [(p.newcomer, p.plan, p.events) for p in one.persons]
+    assert calls[-1] == (len(two), len(two))  # the progress reaches the end
+
+
+def test_generate_refuses_no_workers():
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        generate(2023, 0.001, 1, workers=0)
