@@ -398,7 +398,7 @@ def _catching_names(spec) -> frozenset:
 def _merged_copy(data: dict) -> dict:
     """``DeepMerge.merge({}, data)``, as Spiff's ``TaskConverter`` gives a task its parent's data: a new
     dict, each dict, list or set value copied one level (``copy.copy``), other values as they are;
-    without the merge's per-key lookups in the empty target (two thirds of its time)."""
+    without the merge's lookup of each key in the empty target and its ``copy`` dispatch for every value."""
     out = {}
     for key, value in data.items():
         kind = type(value)
