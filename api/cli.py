@@ -534,8 +534,9 @@ def simulate(year: int = typer.Option(2023, "--year", help="Inflow year (the pop
              via: str = typer.Option("api", "--via", help="api (the HTTP API in process) | engine "
                                                           "(Engine.handle directly)."),
              workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes, each driving a "
-                                                   "share of the newcomers (default: the number of CPUs, at "
-                                                   "most 4)."),
+                                                   "share of the newcomers; they also share generating a large "
+                                                   "population, and the cohort figures are computed beside the "
+                                                   "report (default: the number of CPUs, at most 4)."),
              out: Optional[Path] = typer.Option(None, "--out", help="Also write the whole result (report, "
                                                                     "cohort figures, comparison) as JSON."),
              database: Optional[str] = typer.Option(None, "--database", help="An empty store to simulate into "
