@@ -337,7 +337,6 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
     catching = _catching_names(spec)
     task_class = taskwalk.Task if isinstance(workflow, Workflow) else Task  # Spiff's own class: Spiff's tasks
     thread_id = task_class.thread_id_pool
-    made: list = []  # the tasks by position, as far as made
     for i, row in enumerate(rows):
         parent, children, task_state, name, offset = row[:5]
         extra = row[5] if len(row) > 5 else _NO_EXTRA
@@ -356,11 +355,10 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
         task.data = None  # (set below, once the parent's data is known)
         task.internal_data = registry.restore(extra["internal_data"]) if "internal_data" in extra else {}
         task.last_state_change = start + offset / 1_000_000
-        made.append(task)
-        if task_state & WAITING and name in catching:
+        if task_state & _WAITING and name in catching:
             manager.add_task(task)
         delta = extra.get("delta")
-        parent_task = made[parent] if 0 <= parent < i else None  # (a parent not made yet: as by_id.get)
+        parent_task = by_id.get(task._parent) if parent >= 0 else None
         if delta and parent_task is not None:
             data = _merged_copy(parent_task.data)
             updates = delta.get("updates")
@@ -382,7 +380,7 @@ def load_state(state: dict, spec, state_format: int = STATE_FORMAT, *, plain: bo
     return workflow
 
 
-WAITING = TaskState.WAITING
+_WAITING = TaskState.WAITING
 
 
 def _catching_names(spec) -> frozenset:

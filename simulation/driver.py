@@ -472,45 +472,42 @@ def _report(engine, pop: Population, until: date, result: SimulationResult, *, u
     the report alone instead of the sum (full year, 2026-12-04: report 16.7 s, cohort 7.5 s,
     outcomes 1 s, one after the other). That process runs under the same law (``reform``) as the
     walk. ``seconds["cohort_figures"]`` is then that process's own time, spent beside the report."""
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
+
     from engine import reports
 
-    from .reform import outcomes
-
-    if url is None:
+    beside_pool = ProcessPoolExecutor(1, mp_context=workers_.spawn_context()) if url else nullcontext()
+    with beside_pool as pool:
+        beside = pool.submit(_cohort_and_outcomes_of_store, url, pop.year, until, reform) if pool else None
         t0 = time.perf_counter()
         result.report = reports.report(engine, pop.year)
-        t1 = time.perf_counter()
-        result.cohort = calibration.cohort_figures(engine, pop.year, until)
-        result.seconds["report"] = round(t1 - t0, 3)
-        result.seconds["cohort_figures"] = round(time.perf_counter() - t1, 3)
-        result.outcomes = outcomes(engine)
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(1, mp_context=workers_.spawn_context()) as pool:
-            beside = pool.submit(_cohort_and_outcomes, url, pop.year, until, reform)
-            t0 = time.perf_counter()
-            result.report = reports.report(engine, pop.year)
-            result.seconds["report"] = round(time.perf_counter() - t0, 3)
-            result.cohort, result.outcomes, result.seconds["cohort_figures"] = beside.result()
+        result.seconds["report"] = round(time.perf_counter() - t0, 3)
+        result.cohort, result.outcomes, result.seconds["cohort_figures"] = (
+            beside.result() if beside else _cohort_and_outcomes(engine, pop.year, until))
     result.comparison = calibration.compare(result.report, result.cohort)
 
 
-def _cohort_and_outcomes(url: str, year: int, until: date, reform=None) -> tuple[dict, dict, float]:
-    """:func:`simulation.calibration.cohort_figures` and :func:`simulation.reform.outcomes` of the store
-    at ``url``, under the law of the run (in a process of its own: :func:`_report`); and the seconds
-    the cohort figures took."""
-    from engine.db import make_engine
-
+def _cohort_and_outcomes(source, year: int, until: date) -> tuple[dict, dict, float]:
+    """:func:`simulation.calibration.cohort_figures` and :func:`simulation.reform.outcomes` of ``source``
+    (an Engine or an SQLAlchemy engine), under the law in force; and the seconds the cohort figures took."""
     from .reform import outcomes
+
+    t0 = time.perf_counter()
+    cohort = calibration.cohort_figures(source, year, until)
+    seconds = round(time.perf_counter() - t0, 3)
+    return cohort, outcomes(source), seconds
+
+
+def _cohort_and_outcomes_of_store(url: str, year: int, until: date, reform=None) -> tuple[dict, dict, float]:
+    """:func:`_cohort_and_outcomes` of the store at ``url`` under the law of the run (in a process of
+    its own: :func:`_report`)."""
+    from engine.db import make_engine
 
     db = make_engine(url)
     try:
         with _law(reform):
-            t0 = time.perf_counter()
-            cohort = calibration.cohort_figures(db, year, until)
-            seconds = round(time.perf_counter() - t0, 3)
-            return cohort, outcomes(db), seconds
+            return _cohort_and_outcomes(db, year, until)
     finally:
         db.dispose()
 

@@ -443,7 +443,7 @@ def _decide(persons: list[Person], on_progress, workers: int = 1) -> None:
     parallel = (workers > 1 and len(persons) >= PARALLEL_DECISIONS
                 and parameters.current() is parameters.default_law())
     if not parallel:
-        _decide_here(persons, on_progress, 0, len(persons))
+        _decide_here(persons, on_progress, len(persons))
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -453,7 +453,7 @@ def _decide(persons: list[Person], on_progress, workers: int = 1) -> None:
     parts = [persons[i:i + size] for i in range(0, len(persons), size)]
     with ProcessPoolExecutor(len(parts) - 1, mp_context=spawn_context()) as pool:
         elsewhere = [pool.submit(decisions, [(p.newcomer, p.start) for p in part]) for part in parts[1:]]
-        _decide_here(parts[0], on_progress, 0, len(persons))
+        _decide_here(parts[0], on_progress, len(persons))
         done = len(parts[0])
         for part, future in zip(parts[1:], elsewhere):
             for person, (group, agency) in zip(part, future.result()):
@@ -463,8 +463,9 @@ def _decide(persons: list[Person], on_progress, workers: int = 1) -> None:
                 on_progress(done, len(persons))
 
 
-def _decide_here(persons: list[Person], on_progress, before: int, total: int) -> None:
-    for number, person in enumerate(persons, start=before + 1):
+def _decide_here(persons: list[Person], on_progress, total: int) -> None:
+    """:func:`_decide` in this process, for the first persons of ``total``."""
+    for number, person in enumerate(persons, start=1):
         decision = target_group.decide(person.newcomer, person.start)
         person.plan["target_group"] = decision.target_group
         person.plan["agency"] = decision.agency
